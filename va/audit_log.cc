@@ -1,0 +1,165 @@
+#include "va/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace vantage::va {
+
+absl::StatusOr<std::string> AuditRecordToJson(const v1::AuditRecord& record) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(record, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("audit record to JSON: ", status.ToString()));
+  }
+  return json;
+}
+
+absl::StatusOr<std::unique_ptr<FileAuditSink>> FileAuditSink::Create(
+    const v1::AuditConfig& config) {
+  if (config.path().empty()) {
+    return absl::InvalidArgumentError("audit.path: required (BR 5.4.1: every validation is logged)");
+  }
+  const int fd = ::open(config.path().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("audit.path: cannot open ", config.path(), ": ", std::strerror(errno)));
+  }
+  absl::Duration interval = absl::Seconds(1);
+  if (config.has_fsync_interval()) {
+    interval = absl::Seconds(config.fsync_interval().seconds()) +
+               absl::Nanoseconds(config.fsync_interval().nanos());
+  }
+  v1::AuditConfig::Fsync fsync = config.fsync();
+  if (fsync == v1::AuditConfig::FSYNC_UNSPECIFIED) fsync = v1::AuditConfig::FSYNC_EVERY_RECORD;
+  return std::unique_ptr<FileAuditSink>(new FileAuditSink(fd, fsync, interval, config.path()));
+}
+
+FileAuditSink::FileAuditSink(int fd, v1::AuditConfig::Fsync fsync, absl::Duration interval,
+                             std::string path)
+    : fd_(fd), fsync_(fsync), fsync_interval_(interval), path_(std::move(path)) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+FileAuditSink::~FileAuditSink() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  writer_.join();
+  ::close(fd_);
+}
+
+void FileAuditSink::Write(const v1::AuditRecord& record) {
+  // Serialize on the caller's thread: JSON rendering is the expensive part and
+  // spreads over the gRPC threads; the writer thread only does I/O.
+  absl::StatusOr<std::string> json = AuditRecordToJson(record);
+  absl::MutexLock lock(&mu_);
+  ++enqueued_;
+  if (!json.ok()) {
+    ++failures_;
+    ++done_;
+    if (first_error_.ok()) first_error_ = json.status();
+    std::cerr << "audit: " << json.status() << "\n";
+    return;
+  }
+  json->push_back('\n');
+  queue_.push_back(*std::move(json));
+}
+
+absl::Status FileAuditSink::Flush() {
+  absl::MutexLock lock(&mu_);
+  const uint64_t target = enqueued_;
+  auto flushed = [this, target] { return done_ >= target; };
+  mu_.Await(absl::Condition(&flushed));
+  return first_error_;
+}
+
+uint64_t FileAuditSink::written() const {
+  absl::MutexLock lock(&mu_);
+  return written_;
+}
+
+uint64_t FileAuditSink::failures() const {
+  absl::MutexLock lock(&mu_);
+  return failures_;
+}
+
+void FileAuditSink::WriterLoop() {
+  absl::Time last_sync = absl::Now();
+  bool unsynced = false;
+  for (;;) {
+    std::deque<std::string> batch;
+    bool stopping;
+    {
+      absl::MutexLock lock(&mu_);
+      // Wake for new records, at shutdown, or when an INTERVAL sync is due.
+      auto ready = [this] { return !queue_.empty() || stopping_; };
+      if (fsync_ == v1::AuditConfig::FSYNC_INTERVAL && unsynced) {
+        mu_.AwaitWithTimeout(absl::Condition(&ready), fsync_interval_);
+      } else {
+        mu_.Await(absl::Condition(&ready));
+      }
+      batch.swap(queue_);
+      stopping = stopping_;
+    }
+    // Group commit: one write pass and (per policy) one fdatasync per batch.
+    absl::Status status;
+    for (const std::string& line : batch) {
+      size_t off = 0;
+      while (off < line.size() && status.ok()) {
+        const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          status = absl::DataLossError(
+              absl::StrCat("audit: write ", path_, ": ", std::strerror(errno)));
+        } else {
+          off += static_cast<size_t>(n);
+        }
+      }
+    }
+    if (!batch.empty()) unsynced = true;
+    const bool sync_now =
+        unsynced && status.ok() &&
+        (fsync_ == v1::AuditConfig::FSYNC_EVERY_RECORD ||
+         (fsync_ == v1::AuditConfig::FSYNC_INTERVAL &&
+          (absl::Now() - last_sync >= fsync_interval_ || stopping)));
+    if (sync_now) {
+      if (::fdatasync(fd_) != 0) {
+        status = absl::DataLossError(
+            absl::StrCat("audit: fdatasync ", path_, ": ", std::strerror(errno)));
+      }
+      last_sync = absl::Now();
+      unsynced = false;
+    }
+    if (fsync_ == v1::AuditConfig::FSYNC_NEVER) unsynced = false;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ += batch.size();
+      if (status.ok()) {
+        written_ += batch.size();
+      } else {
+        failures_ += batch.size();
+        if (first_error_.ok()) first_error_ = status;
+      }
+    }
+    if (!status.ok()) std::cerr << status << "\n";
+    if (stopping) {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty() && !unsynced) return;
+    }
+  }
+}
+
+}  // namespace vantage::va

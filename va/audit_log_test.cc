@@ -1,0 +1,150 @@
+#include "va/audit_log.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace vantage::va {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TmpPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return std::string(dir ? dir : "/tmp") + "/" + name;
+}
+
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+v1::AuditRecord SampleRecord(const std::string& request_id) {
+  v1::AuditRecord r;
+  r.set_va_id("va-1");
+  r.set_request_id(request_id);
+  r.mutable_request()->set_identifier("example.com");
+  r.mutable_result()->set_outcome(v1::OUTCOME_VALID);
+  auto* p = r.add_final_perspectives();
+  p->set_perspective_id("r1");
+  p->set_corroborates(false);
+  return r;
+}
+
+TEST(AuditRecordToJson, OneLineWithFieldNamesAndFalseFields) {
+  auto json = AuditRecordToJson(SampleRecord("req-1"));
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(json->find('\n'), std::string::npos);
+  EXPECT_THAT(*json, HasSubstr("\"request_id\":\"req-1\""));
+  EXPECT_THAT(*json, HasSubstr("\"outcome\":\"OUTCOME_VALID\""));
+  // Explicit false: an auditor must see that r1 did not corroborate.
+  EXPECT_THAT(*json, HasSubstr("\"corroborates\":false"));
+}
+
+TEST(AuditRecordToJson, RoundTripsThroughProtobufJson) {
+  const v1::AuditRecord in = SampleRecord("req-rt");
+  auto json = AuditRecordToJson(in);
+  ASSERT_TRUE(json.ok());
+  v1::AuditRecord out;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(*json, &out).ok());
+  EXPECT_EQ(out.SerializeAsString(), in.SerializeAsString());
+}
+
+class FileAuditSinkTest : public ::testing::TestWithParam<v1::AuditConfig::Fsync> {};
+
+TEST_P(FileAuditSinkTest, WritesEveryRecordFromManyThreads) {
+  const std::string path = TmpPath("audit-" + std::to_string(GetParam()) + ".jsonl");
+  std::remove(path.c_str());
+  v1::AuditConfig config;
+  config.set_path(path);
+  config.set_fsync(GetParam());
+  config.mutable_fsync_interval()->set_nanos(20'000'000);
+  auto sink = FileAuditSink::Create(config);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) {
+        (*sink)->Write(SampleRecord("t" + std::to_string(t) + "-" + std::to_string(i)));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE((*sink)->Flush().ok());
+  EXPECT_EQ((*sink)->written(), 1000u);
+  EXPECT_EQ((*sink)->failures(), 0u);
+  const auto lines = ReadLines(path);
+  ASSERT_EQ(lines.size(), 1000u);
+  for (const auto& line : lines) {
+    v1::AuditRecord r;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &r).ok()) << line;
+    EXPECT_EQ(r.va_id(), "va-1");
+  }
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fsync, FileAuditSinkTest,
+                         ::testing::Values(v1::AuditConfig::FSYNC_EVERY_RECORD,
+                                           v1::AuditConfig::FSYNC_INTERVAL,
+                                           v1::AuditConfig::FSYNC_NEVER),
+                         [](const auto& info) {
+                           return v1::AuditConfig::Fsync_Name(info.param);
+                         });
+
+TEST(FileAuditSink, AppendsAcrossReopen) {
+  const std::string path = TmpPath("audit-append.jsonl");
+  std::remove(path.c_str());
+  v1::AuditConfig config;
+  config.set_path(path);
+  for (int round = 0; round < 2; ++round) {
+    auto sink = FileAuditSink::Create(config);
+    ASSERT_TRUE(sink.ok());
+    (*sink)->Write(SampleRecord("round-" + std::to_string(round)));
+  }  // destructor flushes
+  const auto lines = ReadLines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("round-0"));
+  EXPECT_THAT(lines[1], HasSubstr("round-1"));
+}
+
+TEST(FileAuditSink, MissingPathIsRefused) {
+  auto sink = FileAuditSink::Create(v1::AuditConfig());
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(sink.status().message(), HasSubstr("audit.path"));
+}
+
+TEST(FileAuditSink, UnwritableDirectoryIsRefused) {
+  v1::AuditConfig config;
+  config.set_path("/nonexistent-dir/audit.jsonl");
+  auto sink = FileAuditSink::Create(config);
+  EXPECT_EQ(sink.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(sink.status().message(), HasSubstr("/nonexistent-dir/audit.jsonl"));
+}
+
+TEST(FileAuditSink, WriteErrorsAreCountedAndReported) {
+  // /dev/full accepts open() but every write fails with ENOSPC.
+  v1::AuditConfig config;
+  config.set_path("/dev/full");
+  config.set_fsync(v1::AuditConfig::FSYNC_NEVER);
+  auto sink = FileAuditSink::Create(config);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  (*sink)->Write(SampleRecord("lost"));
+  absl::Status s = (*sink)->Flush();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ((*sink)->failures(), 1u);
+  EXPECT_EQ((*sink)->written(), 0u);
+}
+
+}  // namespace
+}  // namespace vantage::va
