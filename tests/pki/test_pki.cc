@@ -93,7 +93,8 @@ absl::Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid,
 // Issue makes a certificate for `key` described by `spec`, signed by `issuer`
 // (self-signed when issuer.cert is null).
 absl::StatusOr<X509Ptr> Issue(const LeafSpec& spec, EVP_PKEY* key,
-                              const Issuer& issuer, absl::Duration validity) {
+                              const Issuer& issuer, absl::Duration validity,
+                              absl::Duration shift) {
   X509Ptr cert(X509_new());
   if (cert == nullptr) return OpenSslError("X509_new");
   if (X509_set_version(cert.get(), 2) != 1) return OpenSslError("X509_set_version");
@@ -108,9 +109,10 @@ absl::StatusOr<X509Ptr> Issue(const LeafSpec& spec, EVP_PKEY* key,
     return OpenSslError("serial number");
   }
 
-  if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) == nullptr ||
-      X509_gmtime_adj(X509_getm_notAfter(cert.get()),
-                      static_cast<long>(absl::ToInt64Seconds(validity))) == nullptr) {
+  const long from = static_cast<long>(absl::ToInt64Seconds(shift - absl::Hours(1)));
+  const long to = static_cast<long>(absl::ToInt64Seconds(shift + validity));
+  if (X509_gmtime_adj(X509_getm_notBefore(cert.get()), from) == nullptr ||
+      X509_gmtime_adj(X509_getm_notAfter(cert.get()), to) == nullptr) {
     return OpenSslError("validity");
   }
 
@@ -190,10 +192,10 @@ struct Made {
 
 absl::StatusOr<Made> MakeAndWrite(const std::string& dir, const std::string& base,
                                   const LeafSpec& spec, const Issuer& issuer,
-                                  absl::Duration validity) {
+                                  absl::Duration validity, absl::Duration shift) {
   Made made;
   ASSIGN_OR_RETURN(made.key, NewP256Key());
-  ASSIGN_OR_RETURN(made.cert, Issue(spec, made.key.get(), issuer, validity));
+  ASSIGN_OR_RETURN(made.cert, Issue(spec, made.key.get(), issuer, validity, shift));
   RETURN_IF_ERROR(WritePem(absl::StrCat(dir, "/", base, ".pem"), false,
                            made.cert.get(), nullptr));
   RETURN_IF_ERROR(WritePem(absl::StrCat(dir, "/", base, ".key"), true, nullptr,
@@ -227,12 +229,13 @@ absl::StatusOr<TestPki> TestPki::Create(const TestPkiOptions& options) {
   }
   const std::string& dir = options.dir;
   const absl::Duration validity = options.validity;
+  const absl::Duration shift = options.shift;
 
   ASSIGN_OR_RETURN(Made ca, MakeAndWrite(dir, "ca", {"Vantage Test CA", true, "", ""},
-                                         Issuer{nullptr, nullptr}, validity));
+                                         Issuer{nullptr, nullptr}, validity, shift));
   ASSIGN_OR_RETURN(Made other_ca,
                    MakeAndWrite(dir, "other-ca", {"Vantage Rogue CA", true, "", ""},
-                                Issuer{nullptr, nullptr}, validity));
+                                Issuer{nullptr, nullptr}, validity, shift));
   const Issuer ca_issuer{ca.cert.get(), ca.key.get()};
 
   for (const std::string& name : options.server_names) {
@@ -240,7 +243,7 @@ absl::StatusOr<TestPki> TestPki::Create(const TestPkiOptions& options) {
                   absl::StrCat("DNS:", name, ",DNS:localhost,IP:127.0.0.1,IP:::1"),
                   "serverAuth"};
     RETURN_IF_ERROR(
-        MakeAndWrite(dir, absl::StrCat("server-", name), spec, ca_issuer, validity)
+        MakeAndWrite(dir, absl::StrCat("server-", name), spec, ca_issuer, validity, shift)
             .status());
   }
   std::vector<std::string> clients = options.client_names;
@@ -248,12 +251,13 @@ absl::StatusOr<TestPki> TestPki::Create(const TestPkiOptions& options) {
   for (const std::string& name : clients) {
     LeafSpec spec{name, false, absl::StrCat("DNS:", name), "clientAuth"};
     RETURN_IF_ERROR(
-        MakeAndWrite(dir, absl::StrCat("client-", name), spec, ca_issuer, validity)
+        MakeAndWrite(dir, absl::StrCat("client-", name), spec, ca_issuer, validity, shift)
             .status());
   }
   LeafSpec rogue{kVaClientName, false, absl::StrCat("DNS:", kVaClientName), "clientAuth"};
   RETURN_IF_ERROR(MakeAndWrite(dir, absl::StrCat("rogue-", kVaClientName), rogue,
-                               Issuer{other_ca.cert.get(), other_ca.key.get()}, validity)
+                               Issuer{other_ca.cert.get(), other_ca.key.get()}, validity,
+                               shift)
                       .status());
   return TestPki(dir);
 }

@@ -46,8 +46,11 @@ struct TestPkiOptions {
   // Client certificates to issue (the intruder and the rogue client are
   // always issued in addition).
   std::vector<std::string> client_names = {kVaClientName, kRaClientName};
-  // Validity of every certificate, starting one hour in the past (clock skew).
+  // Every certificate is valid from (now + shift - 1h) to (now + shift +
+  // validity): one hour of allowance for clock skew. A negative shift larger
+  // than the validity makes expired certificates (for negative tests).
   absl::Duration validity = absl::Hours(24);
+  absl::Duration shift = absl::ZeroDuration();
 };
 
 // CertFiles names one certificate and its private key.
