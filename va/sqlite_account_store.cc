@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS accounts (
 CREATE TABLE IF NOT EXISTS account_keys (
   id INTEGER PRIMARY KEY,
   account_id INTEGER NOT NULL REFERENCES accounts (id),
-  thumbprint TEXT NOT NULL CHECK (length(thumbprint) = 43),
+  thumbprint TEXT NOT NULL CHECK (length(thumbprint) = 43 AND
+                                  thumbprint NOT GLOB '*[^A-Za-z0-9_-]*'),
   jwk TEXT NOT NULL,
   added_at INTEGER NOT NULL,
   retired_at INTEGER,
