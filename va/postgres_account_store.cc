@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -122,11 +123,6 @@ constexpr PreparedSql kRetireCurrentKey = {
 constexpr PreparedSql kSetStatus = {
     "vantage_set_status",
     "UPDATE accounts SET status = $2::text WHERE id = $1::int8"};
-
-constexpr PreparedSql kPrepared[] = {
-    kLookup,    kAccountForUpdate, kKeyOnAccount,     kCurrentKeyOwner,
-    kInsertAccount, kInsertKey,    kRetireCurrentKey, kSetStatus,
-};
 
 // The client waits this much longer than the server-side statement_timeout,
 // so that a slow statement ends with the server's clean error (and the
@@ -302,26 +298,26 @@ class PostgresAccountStore::Connection {
           settings.Message("cannot make the connection non-blocking",
                            PQerrorMessage(conn.get())));
     }
-    auto connection = std::unique_ptr<Connection>(new Connection(settings, std::move(conn)));
-    for (const PreparedSql& statement : kPrepared) {
-      RETURN_IF_ERROR(connection
-                          ->Run(absl::StrCat("cannot prepare ", statement.name),
-                                [&](PGconn* c) {
-                                  return PQsendPrepare(c, statement.name, statement.sql,
-                                                       0, nullptr);
-                                })
-                          .status());
-    }
-    return connection;
+    return std::unique_ptr<Connection>(new Connection(settings, std::move(conn)));
   }
 
   // broken: the connection is unusable (dropped by the server, timed out);
   // the caller discards it.
   bool broken() const { return broken_ || PQstatus(conn_.get()) != CONNECTION_OK; }
 
-  // Execute runs a prepared statement with text parameters.
+  // Execute runs a prepared statement with text parameters, preparing it on
+  // this connection's first use (after the schema exists).
   absl::StatusOr<PgResult> Execute(const PreparedSql& statement,
                                    std::initializer_list<std::string> params) {
+    if (!prepared_.contains(statement.name)) {
+      RETURN_IF_ERROR(Run(absl::StrCat("cannot prepare ", statement.name),
+                          [&](PGconn* c) {
+                            return PQsendPrepare(c, statement.name, statement.sql, 0,
+                                                 nullptr);
+                          })
+                          .status());
+      prepared_.insert(statement.name);
+    }
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const std::string& p : params) values.push_back(p.c_str());
@@ -435,6 +431,8 @@ class PostgresAccountStore::Connection {
   const Settings& settings_;
   ConnPtr conn_;
   bool broken_ = false;
+  // Names of the statements prepared on this connection.
+  absl::flat_hash_set<const char*> prepared_;
 };
 
 namespace {
