@@ -592,15 +592,17 @@ absl::StatusOr<Account> PostgresAccountStore::Lookup(absl::string_view url) {
   RETURN_IF_ERROR(ValidateAccountUrl(url));
   const std::string param(url);
   absl::StatusOr<PgResult> result = absl::UnknownError("not run");
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  // A pooled connection the server dropped (it restarted, or failed over)
+  // is replaced and the read retried; after a restart every pooled
+  // connection is stale, so this may take up to max_connections tries. A
+  // fresh connection failing is a real outage: fail closed.
+  for (int attempt = 0; attempt <= settings_->options.max_connections; ++attempt) {
     ASSIGN_OR_RETURN(auto conn, pool_->Acquire(settings_->options.query_timeout));
     result = conn->Execute(kLookup, {param});
     if (result.ok() || !conn->broken()) break;
-    // A pooled connection the server dropped (e.g. it restarted): retry once
-    // on a new connection. A fresh connection failing is a real outage.
-    const bool retry = !conn.fresh();
+    const bool stale = !conn.fresh();
     conn.Discard();
-    if (!retry) break;
+    if (!stale) break;
   }
   if (!result.ok()) return result.status();
   if (result->rows() == 0) return internal::AccountNotFound(url);
@@ -636,7 +638,9 @@ absl::Status PostgresAccountStore::InTransaction(Body body) {
     ASSIGN_OR_RETURN(auto conn, pool_->Acquire(settings_->options.query_timeout));
     absl::Status begun = conn->ExecuteSql("BEGIN").status();
     if (!begun.ok()) {
-      const bool retry = conn->broken() && !conn.fresh() && attempt == 0;
+      // As in Lookup: replace stale pooled connections (nothing was written).
+      const bool retry = conn->broken() && !conn.fresh() &&
+                         attempt < settings_->options.max_connections;
       if (conn->broken()) conn.Discard();
       if (retry) continue;
       return begun;

@@ -7,9 +7,10 @@
 // query_timeout (server-side statement_timeout and lock_timeout, plus a
 // client-side deadline for a server that stops answering altogether). A
 // connection that breaks is dropped and the next call opens a new one, so a
-// restarted server works again without restarting the VA; a Lookup that
-// finds its pooled connection dead retries once on a fresh one. Errors never
-// contain the password.
+// restarted server works again without restarting the VA; a Lookup (or the
+// BEGIN of a write) that finds its pooled connection dead retries on another,
+// until a freshly opened connection answers or fails. Errors never contain
+// the password.
 #ifndef VANTAGE_VA_POSTGRES_ACCOUNT_STORE_H_
 #define VANTAGE_VA_POSTGRES_ACCOUNT_STORE_H_
 
@@ -66,8 +67,8 @@ class PostgresAccountStore final : public AccountStore {
                        std::unique_ptr<AccountStorePool<Connection>> pool);
 
   // InTransaction runs `body` between BEGIN and COMMIT on one connection,
-  // rolling back on error. A pooled connection found dead at BEGIN is
-  // replaced once (nothing was written yet).
+  // rolling back on error. Pooled connections found dead at BEGIN are
+  // replaced (nothing was written yet).
   template <typename Body>
   absl::Status InTransaction(Body body);
 
