@@ -81,6 +81,37 @@ std::string TestTempDir() {
   return "/tmp";
 }
 
+absl::StatusOr<std::string> RunfilePath(absl::string_view workspace_path) {
+  std::vector<std::string> tried;
+  auto exists = [&](const std::string& candidate) {
+    tried.push_back(candidate);
+    return access(candidate.c_str(), F_OK) == 0;
+  };
+  for (const char* var : {"TEST_SRCDIR", "RUNFILES_DIR"}) {
+    const char* dir = std::getenv(var);
+    if (dir == nullptr || *dir == '\0') continue;
+    std::string c = absl::StrCat(dir, "/vantage/", workspace_path);
+    if (exists(c)) return c;
+  }
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    std::string c = absl::StrCat(exe, ".runfiles/vantage/", workspace_path);
+    if (exists(c)) return c;
+  }
+  const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  if (ws != nullptr && *ws != '\0') {
+    std::string c = absl::StrCat(ws, "/", workspace_path);
+    if (exists(c)) return c;
+  }
+  std::string c(workspace_path);
+  if (exists(c)) return c;
+  return absl::NotFoundError(absl::StrCat("runfile ", workspace_path,
+                                          " not found; tried ",
+                                          absl::StrJoin(tried, ", ")));
+}
+
 absl::StatusOr<std::string> FindProgram(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("empty program name");
   if (absl::StrContains(name, '/')) {

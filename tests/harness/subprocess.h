@@ -152,6 +152,14 @@ Subprocess::Options CommandOptions(std::vector<std::string> argv);
 // TestTempDir returns $TEST_TMPDIR, else $TMPDIR, else /tmp.
 std::string TestTempDir();
 
+// RunfilePath finds a data file or binary of this workspace at run time, by
+// its workspace-relative path (e.g. "tests/dns/fixture.sh",
+// "perspective/vantage-perspective"): in the runfiles of `bazel test` /
+// `bazel run` ($TEST_SRCDIR, $RUNFILES_DIR, <argv0>.runfiles), else relative
+// to $BUILD_WORKSPACE_DIRECTORY or the current directory. NOT_FOUND names
+// every place tried.
+absl::StatusOr<std::string> RunfilePath(absl::string_view workspace_path);
+
 // FindProgram resolves a program name as Start does.
 absl::StatusOr<std::string> FindProgram(absl::string_view name);
 
