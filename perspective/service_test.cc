@@ -18,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "common/tls.h"
+#include "perspective/fake_observer.h"
 #include "prometheus/registry.h"
 #include "proto/perspective.grpc.pb.h"
 #include "tests/pki/test_pki.h"
@@ -26,71 +27,6 @@ namespace vantage::perspective {
 namespace {
 
 using ::testing::HasSubstr;
-
-// FakeObserver answers with a canned Observation, inline or held until
-// Release(), and records what it was asked.
-class FakeObserver : public Observer {
- public:
-  void Observe(const v1::ObserveRequest& request, absl::Time deadline, Done done) override {
-    absl::StatusOr<v1::Observation> result;
-    {
-      absl::MutexLock lock(&mu_);
-      requests_.push_back(request);
-      deadlines_.push_back(deadline);
-      if (hold_) {
-        held_.push_back(std::move(done));
-        return;
-      }
-      result = result_;
-    }
-    std::move(done)(result);
-  }
-
-  void SetResult(absl::StatusOr<v1::Observation> result) {
-    absl::MutexLock lock(&mu_);
-    result_ = std::move(result);
-  }
-  void Hold() {
-    absl::MutexLock lock(&mu_);
-    hold_ = true;
-  }
-  // WaitForHeld waits until `n` calls are held.
-  bool WaitForHeld(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() { return held_.size() >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
-  }
-  // Release answers every held call from another thread (as a resolver would).
-  void Release() {
-    std::vector<Done> held;
-    absl::StatusOr<v1::Observation> result;
-    {
-      absl::MutexLock lock(&mu_);
-      held.swap(held_);
-      hold_ = false;
-      result = result_;
-    }
-    std::thread([held = std::move(held), result]() mutable {
-      for (Done& d : held) std::move(d)(result);
-    }).join();
-  }
-  size_t calls() {
-    absl::MutexLock lock(&mu_);
-    return requests_.size();
-  }
-  absl::Time last_deadline() {
-    absl::MutexLock lock(&mu_);
-    return deadlines_.back();
-  }
-
- private:
-  absl::Mutex mu_;
-  bool hold_ = false;
-  absl::StatusOr<v1::Observation> result_;
-  std::vector<v1::ObserveRequest> requests_;
-  std::vector<absl::Time> deadlines_;
-  std::vector<Done> held_;
-};
 
 v1::Observation SecureTxtObservation() {
   v1::Observation o;
