@@ -1,0 +1,138 @@
+#include "policy/proto_convert.h"
+
+#include <algorithm>
+
+#include "policy/account_hash.h"
+
+namespace vantage::policy {
+
+v1::Outcome OutcomeToProto(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kValid:
+      return v1::OUTCOME_VALID;
+    case Outcome::kMalformed:
+      return v1::OUTCOME_MALFORMED;
+    case Outcome::kUnauthorized:
+      return v1::OUTCOME_UNAUTHORIZED;
+  }
+  return v1::OUTCOME_UNSPECIFIED;
+}
+
+v1::RecordVerdict RecordVerdictToProto(RecordVerdict verdict) {
+  switch (verdict) {
+    case RecordVerdict::kIgnored:
+      return v1::RECORD_VERDICT_IGNORED;
+    case RecordVerdict::kValid:
+      return v1::RECORD_VERDICT_VALID;
+    case RecordVerdict::kMalformed:
+      return v1::RECORD_VERDICT_MALFORMED;
+    case RecordVerdict::kUnauthorized:
+      return v1::RECORD_VERDICT_UNAUTHORIZED;
+  }
+  return v1::RECORD_VERDICT_UNSPECIFIED;
+}
+
+v1::Problem ProblemToProto(const Problem& problem) {
+  v1::Problem p;
+  p.set_type(std::string(ProblemTypeUrn(problem.type)));
+  p.set_detail(problem.detail);
+  return p;
+}
+
+v1::KeyMatch KeyMatchToProto(const KeyMatch& key) {
+  v1::KeyMatch k;
+  k.set_thumbprint(key.thumbprint);
+  k.set_key_index(key.key_index);
+  k.set_domain_independent(key.domain_independent);
+  k.set_hash_alg(std::string(HashAlgToken(key.hash_alg)));
+  return k;
+}
+
+v1::RecordResult RecordResultToProto(const RecordResult& record) {
+  v1::RecordResult r;
+  r.set_index(record.index);
+  r.set_value(record.value);
+  r.set_verdict(RecordVerdictToProto(record.verdict));
+  r.set_reason(record.reason);
+  // A parsed accounturi is printable ASCII (RFC 8659 value syntax), so it is
+  // valid UTF-8 for the proto string field.
+  if (record.accounturi.has_value()) r.set_accounturi(*record.accounturi);
+  if (record.persist_until.has_value()) r.set_persist_until(*record.persist_until);
+  r.set_policy_wildcard(record.policy_wildcard);
+  return r;
+}
+
+AccountUriMode AccountUriModeFromProto(v1::AccountUriMode mode) {
+  switch (mode) {
+    case v1::ACCOUNT_URI_MODE_LEGACY_RAW:
+      return AccountUriMode::kLegacyRaw;
+    case v1::ACCOUNT_URI_MODE_UNSPECIFIED:
+    case v1::ACCOUNT_URI_MODE_HASHED:
+    default:  // proto3 open enum: unknown values fail safe to HASHED.
+      return AccountUriMode::kHashed;
+  }
+}
+
+std::vector<TxtRr> RrsetFromProto(const v1::TxtObservation& txt) {
+  std::vector<TxtRr> rrset;
+  rrset.reserve(txt.records_size());
+  for (const v1::TxtRecord& rec : txt.records()) {
+    rrset.emplace_back(rec.strings().begin(), rec.strings().end());
+  }
+  return rrset;
+}
+
+google::protobuf::Timestamp TimeToProto(absl::Time t) {
+  // Timestamp range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
+  constexpr int64_t kMinSeconds = -62135596800;
+  constexpr int64_t kMaxSeconds = 253402300799;
+  google::protobuf::Timestamp ts;
+  if (t <= absl::FromUnixSeconds(kMinSeconds)) {
+    ts.set_seconds(kMinSeconds);
+    return ts;
+  }
+  if (t >= absl::FromUnixSeconds(kMaxSeconds)) {
+    ts.set_seconds(kMaxSeconds);
+    return ts;
+  }
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  return ts;
+}
+
+void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evidence) {
+  evidence->set_outcome(OutcomeToProto(verdict.outcome));
+  if (verdict.problem.has_value()) {
+    *evidence->mutable_problem() = ProblemToProto(*verdict.problem);
+  } else {
+    evidence->clear_problem();
+  }
+  evidence->set_matched_accounturi(verdict.matched_accounturi);
+  evidence->clear_records();
+  for (const RecordResult& r : verdict.records) {
+    *evidence->add_records() = RecordResultToProto(r);
+  }
+}
+
+void VerdictToResult(const RrsetVerdict& verdict, v1::ValidationResult* result) {
+  result->set_outcome(OutcomeToProto(verdict.outcome));
+  if (verdict.problem.has_value()) {
+    *result->mutable_problem() = ProblemToProto(*verdict.problem);
+  } else {
+    result->clear_problem();
+  }
+  result->clear_matched_record();
+  result->clear_matched_key();
+  result->clear_valid_until();
+  if (verdict.outcome == Outcome::kValid && verdict.matched_index >= 0 &&
+      static_cast<size_t>(verdict.matched_index) < verdict.records.size()) {
+    *result->mutable_matched_record() = RecordResultToProto(verdict.records[verdict.matched_index]);
+    if (verdict.matched_key.has_value()) {
+      *result->mutable_matched_key() = KeyMatchToProto(*verdict.matched_key);
+    }
+    *result->mutable_valid_until() = TimeToProto(verdict.valid_until);
+  }
+}
+
+}  // namespace vantage::policy

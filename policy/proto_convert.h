@@ -1,0 +1,47 @@
+// ProtoConvert: conversions between policy/ results and the proto messages of
+// proto/validation.proto and proto/perspective.proto. Kept apart from the
+// policy core, which stays free of protobuf-generated types.
+#ifndef VANTAGE_POLICY_PROTO_CONVERT_H_
+#define VANTAGE_POLICY_PROTO_CONVERT_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "policy/record.h"
+#include "proto/config.pb.h"
+#include "proto/perspective.pb.h"
+#include "proto/validation.pb.h"
+
+namespace vantage::policy {
+
+v1::Outcome OutcomeToProto(Outcome outcome);
+v1::RecordVerdict RecordVerdictToProto(RecordVerdict verdict);
+v1::Problem ProblemToProto(const Problem& problem);
+v1::KeyMatch KeyMatchToProto(const KeyMatch& key);
+v1::RecordResult RecordResultToProto(const RecordResult& record);
+
+// AccountUriModeFromProto: UNSPECIFIED means HASHED (config.proto).
+AccountUriMode AccountUriModeFromProto(v1::AccountUriMode mode);
+
+// RrsetFromProto copies the TXT RRset of an observation (one TxtRr per
+// TxtRecord, its strings in order).
+std::vector<TxtRr> RrsetFromProto(const v1::TxtObservation& txt);
+
+// VerdictToEvidence fills the policy part of a perspective's evidence:
+// outcome, problem (when not valid), matched_accounturi (when valid) and the
+// per-record results. Other fields are left alone.
+void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evidence);
+
+// VerdictToResult fills outcome, problem, matched_record, matched_key and
+// valid_until of a ValidationResult from the primary's verdict.
+void VerdictToResult(const RrsetVerdict& verdict, v1::ValidationResult* result);
+
+// TimeToProto converts a finite absl::Time to a Timestamp (clamped to the
+// Timestamp range, 0001-01-01 .. 9999-12-31).
+google::protobuf::Timestamp TimeToProto(absl::Time t);
+
+}  // namespace vantage::policy
+
+#endif  // VANTAGE_POLICY_PROTO_CONVERT_H_

@@ -1,0 +1,636 @@
+// Table tests for every rule of SPEC.md 2-4 (record syntax, key binding,
+// RRset verdict), including the negative space: case, whitespace,
+// duplicates, truncation, empty input, maximum sizes, non-ASCII bytes.
+#include "policy/record.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace vantage::policy {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Sanitize(std::string name) {
+  for (char& c : name) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// ---------------------------------------------------------------------------
+// ParseRecordValue
+
+struct ParseCase {
+  std::string name;
+  std::string value;
+  std::string issuer;
+  std::string error;  // empty = parses
+  std::string accounturi = "";
+  std::optional<int64_t> persist_until = std::nullopt;
+  bool wildcard = false;
+};
+
+class ParseTable : public ::testing::TestWithParam<ParseCase> {};
+
+TEST_P(ParseTable, Parses) {
+  const ParseCase& c = GetParam();
+  ParsedRecord r = ParseRecordValue(c.value);
+  EXPECT_EQ(r.issuer, c.issuer);
+  if (c.error.empty()) {
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    ASSERT_TRUE(r.accounturi.has_value());
+    EXPECT_EQ(*r.accounturi, c.accounturi);
+    EXPECT_EQ(r.persist_until, c.persist_until);
+    EXPECT_EQ(r.policy_wildcard, c.wildcard);
+  } else {
+    ASSERT_FALSE(r.status.ok()) << "parsed: " << c.value;
+    EXPECT_EQ(r.status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(r.status.message()), HasSubstr(c.error));
+  }
+}
+
+const std::string kA = "https://ca.example/acct/123";
+
+INSTANTIATE_TEST_SUITE_P(
+    Syntax, ParseTable,
+    ::testing::Values(
+        ParseCase{"Minimal", "ca.example;accounturi=x", "ca.example", "", "x"},
+        ParseCase{"AllParams",
+                  "ca.example; accounturi=" + kA + "; policy=wildcard; persistUntil=17",
+                  "ca.example", "", kA, 17, true},
+        // Whitespace: SP and HTAB only, around issuer, ';', tags, values.
+        ParseCase{"SpacesAndTabs",
+                  " \t ca.example \t; \taccounturi \t= \t" + kA + " \t; policy = wildcard \t",
+                  "ca.example", "", kA, std::nullopt, true},
+        ParseCase{"LfBeforeIssuerIsData", "\nca.example;accounturi=x", "\nca.example", "", "x"},
+        ParseCase{"CrInValue", "ca.example;accounturi=x\r", "ca.example", "byte 0x0D"},
+        ParseCase{"LfInValue", "ca.example;accounturi=x\n", "ca.example", "byte 0x0A"},
+        ParseCase{"NulInValue", std::string("ca.example;accounturi=x\0y", 25), "ca.example",
+                  "byte 0x00"},
+        ParseCase{"NonAsciiInValue", "ca.example;accounturi=h\xC3\xA9", "ca.example", "byte 0xC3"},
+        ParseCase{"SpaceInsideValue", "ca.example;accounturi=a b", "ca.example", "byte 0x20"},
+        ParseCase{"SpaceInsideKnownPolicy", "ca.example;accounturi=x;policy=wild card",
+                  "ca.example", "byte 0x20"},
+        ParseCase{"SpaceInsideUnknownValue", "ca.example;accounturi=x;foo=a b", "ca.example",
+                  "byte 0x20"},
+        ParseCase{"DelInValue", "ca.example;accounturi=x\x7f", "ca.example", "byte 0x7F"},
+        ParseCase{"EqualsInValueIsData", "ca.example;accounturi==x=", "ca.example", "", "=x="},
+        // Issuer normalization (SPEC.md 2 and 8).
+        ParseCase{"IssuerUppercaseTrailingDot", "CA.Example.;accounturi=x", "ca.example", "", "x"},
+        ParseCase{"IssuerTwoDots", "ca.example..;accounturi=x", "ca.example.", "", "x"},
+        ParseCase{"IssuerQuoted", "\"ca.example\";accounturi=x", "\"ca.example\"", "", "x"},
+        ParseCase{"IssuerEmpty", ";accounturi=x", "", "", "x"},
+        ParseCase{"IssuerNonAscii", "c\xC3\xA4.example;accounturi=x", "c\xC3\xA4.example", "", "x"},
+        // Segments.
+        ParseCase{"NoParameters", "ca.example", "ca.example", "accounturi is required"},
+        ParseCase{"TrailingSemicolon", "ca.example;accounturi=x;", "ca.example",
+                  "parameter 2 is empty"},
+        ParseCase{"TrailingSemicolonSpace", "ca.example;accounturi=x; \t", "ca.example",
+                  "parameter 2 is empty"},
+        ParseCase{"DoubleSemicolon", "ca.example;;accounturi=x", "ca.example",
+                  "parameter 1 is empty"},
+        ParseCase{"OnlySemicolon", "ca.example;", "ca.example", "parameter 1 is empty"},
+        ParseCase{"NoEquals", "ca.example;accounturi=x;invalidparam", "ca.example", "has no '='"},
+        ParseCase{"EmptyTag", "ca.example;accounturi=x;=abc", "ca.example", "empty tag"},
+        ParseCase{"EmptyTagSpaces", "ca.example;accounturi=x; \t=abc", "ca.example", "empty tag"},
+        // Tags: case-insensitive, duplicates, unknown.
+        ParseCase{"TagsAnyCase", "ca.example;ACCOUNTURI=x;PoLiCy=WildCard;PERSISTUNTIL=5",
+                  "ca.example", "", "x", 5, true},
+        ParseCase{"DuplicateAccountUri", "ca.example;accounturi=x;accounturi=y", "ca.example",
+                  "appears more than once"},
+        ParseCase{"DuplicateAccountUriCase", "ca.example;ACCOUNTURI=x;accounturi=x", "ca.example",
+                  "appears more than once"},
+        ParseCase{"DuplicatePolicy", "ca.example;accounturi=x;policy=wildcard;Policy=wildcard",
+                  "ca.example", "appears more than once"},
+        ParseCase{"DuplicatePersistUntil", "ca.example;accounturi=x;persistUntil=1;persistuntil=2",
+                  "ca.example", "appears more than once"},
+        ParseCase{"DuplicateUnknown", "ca.example;accounturi=x;foo=1;FOO=2", "ca.example",
+                  "appears more than once"},
+        ParseCase{"UnknownTagOddSyntax", "ca.example;accounturi=x;bad tag=v;\nweird=1;\xff=2",
+                  "ca.example", "", "x"},
+        ParseCase{"UnknownEmptyValue", "ca.example;accounturi=x;foo=", "ca.example", "", "x"},
+        // accounturi.
+        ParseCase{"AccountUriMissing", "ca.example;policy=wildcard", "ca.example",
+                  "accounturi is missing"},
+        ParseCase{"AccountUriEmpty", "ca.example;accounturi=", "ca.example", "accounturi is empty"},
+        ParseCase{"AccountUriSpaces", "ca.example;accounturi=  \t ", "ca.example",
+                  "accounturi is empty"},
+        // policy.
+        ParseCase{"PolicyEmptyIsAbsent", "ca.example;accounturi=x;policy=", "ca.example", "", "x"},
+        ParseCase{"PolicyOtherIsAbsent", "ca.example;accounturi=x;policy=notwildcard", "ca.example",
+                  "", "x"},
+        ParseCase{"PolicyUppercase", "ca.example;accounturi=x;policy=WILDCARD", "ca.example", "",
+                  "x", std::nullopt, true},
+        // persistUntil: digits only, <= INT64_MAX.
+        ParseCase{"PersistUntilZero", "ca.example;accounturi=x;persistUntil=0", "ca.example", "",
+                  "x", 0},
+        ParseCase{"PersistUntilLeadingZeros", "ca.example;accounturi=x;persistUntil=0001767225600",
+                  "ca.example", "", "x", 1767225600},
+        ParseCase{"PersistUntilMax", "ca.example;accounturi=x;persistUntil=9223372036854775807",
+                  "ca.example", "", "x", INT64_MAX},
+        ParseCase{"PersistUntilOverflow",
+                  "ca.example;accounturi=x;persistUntil=9223372036854775808", "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilHuge",
+                  "ca.example;accounturi=x;persistUntil=" + std::string(400, '9'), "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilPlus", "ca.example;accounturi=x;persistUntil=+5", "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilMinus", "ca.example;accounturi=x;persistUntil=-1", "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilFraction", "ca.example;accounturi=x;persistUntil=1.5", "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilHex", "ca.example;accounturi=x;persistUntil=0x10", "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilInnerSpace", "ca.example;accounturi=x;persistUntil=1 2",
+                  "ca.example", "byte 0x20"},
+        ParseCase{"PersistUntilEmpty", "ca.example;accounturi=x;persistUntil=", "ca.example",
+                  "not a Unix time"},
+        ParseCase{"PersistUntilUnicodeDigit", "ca.example;accounturi=x;persistUntil=\xD9\xA1",
+                  "ca.example", "byte 0xD9"},
+        // Empty and truncated input.
+        ParseCase{"Empty", "", "", "accounturi is required"},
+        ParseCase{"TruncatedAfterTag", "ca.example;accounturi", "ca.example", "has no '='"}),
+    [](const ::testing::TestParamInfo<ParseCase>& info) { return Sanitize(info.param.name); });
+
+TEST(ParseRecordValue, MalformedStillReportsWhatItRead) {
+  ParsedRecord r = ParseRecordValue("ca.example;accounturi=x;persistUntil=5;policy=wildcard;;");
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(r.accounturi, "x");
+  EXPECT_EQ(r.persist_until, 5);
+  EXPECT_TRUE(r.policy_wildcard);
+}
+
+TEST(ParseRecordValue, EveryTruncationOfAValidRecordIsHandled) {
+  const std::string full =
+      "authority.example; accounturi=" + kA + "; policy=wildcard; persistUntil=99";
+  for (size_t n = 0; n <= full.size(); ++n) {
+    ParsedRecord r = ParseRecordValue(full.substr(0, n));
+    // Either it parses with an accounturi that is a prefix of the real one,
+    // or it reports an error; never anything else.
+    if (r.status.ok()) {
+      ASSERT_TRUE(r.accounturi.has_value());
+      EXPECT_EQ(full.substr(0, n).find(*r.accounturi) != std::string::npos, true);
+    }
+  }
+}
+
+TEST(JoinCharacterStrings, NoSeparator) {
+  EXPECT_EQ(JoinCharacterStrings({"a;", " b", "", "c"}), "a; bc");
+  EXPECT_EQ(JoinCharacterStrings({}), "");
+}
+
+// ---------------------------------------------------------------------------
+// The verdict.
+
+constexpr char kIssuer[] = "authority.example";
+constexpr char kPrefix[] = "https://ca.example/account-hash/";
+constexpr char kCurrent[] = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";   // RFC 7638 3.1
+constexpr char kRetained[] = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";  // RFC 8037 A.3
+// The published -02 vectors (SPEC.md 3) for kCurrent, kA, example.com.
+constexpr char kHashFqdn[] =
+    "https://ca.example/account-hash/sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw";
+constexpr char kHashStar[] =
+    "https://ca.example/account-hash/sha-256/NpDnSwUthQK8zCgFdefYxAdAVPnygMLbs9US6oO-5ug";
+const absl::Time kNow = absl::FromUnixSeconds(1790000000);
+
+VerdictContext Hashed() {
+  VerdictContext c;
+  c.issuers = {kIssuer};
+  c.now = kNow;
+  c.identifier = {"example.com", false};
+  c.mode = AccountUriMode::kHashed;
+  c.account_url = kA;
+  c.thumbprints = {kCurrent, kRetained};
+  c.hash_prefix = kPrefix;
+  return c;
+}
+
+VerdictContext Raw() {
+  VerdictContext c = Hashed();
+  c.mode = AccountUriMode::kLegacyRaw;
+  c.thumbprints.clear();
+  c.hash_prefix.clear();
+  return c;
+}
+
+std::string Uri(const std::string& d, const std::string& thumb = kCurrent,
+                HashAlg alg = HashAlg::kSha256, const std::string& url = kA) {
+  return *HashedAccountUri(kPrefix, alg, d, thumb, url);
+}
+
+std::string Rec(const std::string& accounturi, const std::string& extra = "") {
+  return absl::StrCat(kIssuer, "; accounturi=", accounturi, extra);
+}
+
+struct VerdictCase {
+  std::string name;
+  VerdictContext ctx;
+  std::vector<TxtRr> rrset;
+  Outcome outcome;
+  std::vector<RecordVerdict> verdicts;
+  std::string reason = "";  // substring of the problem detail (or of the match reason)
+  int matched = -1;
+};
+
+using V = RecordVerdict;
+
+VerdictContext With(VerdictContext c, void (*f)(VerdictContext*)) {
+  f(&c);
+  return c;
+}
+
+std::string Canonicalize43(std::string s) {
+  // Replace the last hash character with one that has non-zero unused bits.
+  s.back() = s.back() == 'x' ? 'y' : 'x';
+  return s;
+}
+
+const std::vector<VerdictCase>& VerdictCases() {
+  static const auto* const cases = new std::vector<VerdictCase>{
+      // SPEC.md 3: the published vectors and the key set.
+      {"HashedFqdn", Hashed(), {{Rec(kHashFqdn)}}, Outcome::kValid, {V::kValid}, "current key", 0},
+      {"HashedStar", Hashed(), {{Rec(kHashStar)}}, Outcome::kValid, {V::kValid}, "any domain", 0},
+      {"RetainedKey", Hashed(), {{Rec(Uri("example.com", kRetained))}}, Outcome::kValid,
+       {V::kValid}, "retained key 1", 0},
+      {"RetainedKeyStar", Hashed(), {{Rec(Uri("*", kRetained))}}, Outcome::kValid, {V::kValid},
+       "retained key 1", 0},
+      {"KeyNotRetained",
+       With(Hashed(), [](VerdictContext* c) { c->thumbprints = {kCurrent}; }),
+       {{Rec(Uri("example.com", kRetained))}}, Outcome::kUnauthorized, {V::kUnauthorized},
+       "matches none of the 1 key(s)"},
+      {"OtherAccountUrl", Hashed(),
+       {{Rec(Uri("example.com", kCurrent, HashAlg::kSha256, kA + "4"))}}, Outcome::kUnauthorized,
+       {V::kUnauthorized}, "matches none"},
+      {"OtherDomain", Hashed(), {{Rec(Uri("other.example"))}}, Outcome::kUnauthorized,
+       {V::kUnauthorized}, "matches none"},
+      {"ParentDomainHashDoesNotCount",
+       With(Hashed(), [](VerdictContext* c) { c->identifier.fqdn = "www.example.com"; }),
+       {{Rec(kHashFqdn)}}, Outcome::kUnauthorized, {V::kUnauthorized}, "matches none"},
+      {"RawUrlInHashedMode", Hashed(), {{Rec(kA)}}, Outcome::kMalformed, {V::kMalformed},
+       "raw account URL"},
+      {"OtherPrefix", Hashed(),
+       {{Rec("https://ca.example/other/sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw")}},
+       Outcome::kMalformed, {V::kMalformed}, "not under the accountHashPrefix"},
+      {"PrefixCaseDiffers", Hashed(),
+       {{Rec("https://CA.example/account-hash/sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw")}},
+       Outcome::kMalformed, {V::kMalformed}, "not under the accountHashPrefix"},
+      {"AlgUppercase", Hashed(),
+       {{Rec("https://ca.example/account-hash/SHA-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw")}},
+       Outcome::kMalformed, {V::kMalformed}, "\"SHA-256\" is not one of the exact lowercase"},
+      {"AlgUnknown", Hashed(),
+       {{Rec("https://ca.example/account-hash/sha-1/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw")}},
+       Outcome::kMalformed, {V::kMalformed}, "exact lowercase tokens"},
+      {"NoAlg", Hashed(), {{Rec("https://ca.example/account-hash/5SQm7n6tPh2")}},
+       Outcome::kMalformed, {V::kMalformed}, "no \"<alg>/\""},
+      {"AlgNotAccepted", Hashed(), {{Rec(Uri("example.com", kCurrent, HashAlg::kSha384))}},
+       Outcome::kMalformed, {V::kMalformed}, "sha-384 is not accepted here"},
+      {"Sha384Accepted",
+       With(Hashed(), [](VerdictContext* c) { c->hash_algs = {"sha-256", "sha-384"}; }),
+       {{Rec(Uri("example.com", kCurrent, HashAlg::kSha384))}}, Outcome::kValid, {V::kValid},
+       "with sha-384", 0},
+      {"Sha512Accepted", With(Hashed(), [](VerdictContext* c) { c->hash_algs = {"sha-512"}; }),
+       {{Rec(Uri("*", kRetained, HashAlg::kSha512))}}, Outcome::kValid, {V::kValid}, "sha-512", 0},
+      {"Sha256NotAcceptedWhenOnlySha512",
+       With(Hashed(), [](VerdictContext* c) { c->hash_algs = {"sha-512"}; }), {{Rec(kHashFqdn)}},
+       Outcome::kMalformed, {V::kMalformed}, "sha-256 is not accepted here"},
+      {"HashPadded", Hashed(), {{Rec(std::string(kHashFqdn) + "=")}}, Outcome::kMalformed,
+       {V::kMalformed}, "padding '='"},
+      {"Hash42", Hashed(), {{Rec(std::string(kHashFqdn).substr(0, strlen(kHashFqdn) - 1))}},
+       Outcome::kMalformed, {V::kMalformed}, "hash is 42 characters; exactly 43"},
+      {"Hash44", Hashed(), {{Rec(std::string(kHashFqdn) + "A")}}, Outcome::kMalformed,
+       {V::kMalformed}, "hash is 44 characters"},
+      {"HashEmpty", Hashed(), {{Rec(std::string(kPrefix) + "sha-256/")}}, Outcome::kMalformed,
+       {V::kMalformed}, "hash is 0 characters"},
+      {"HashStandardAlphabet", Hashed(),
+       {{Rec("https://ca.example/account-hash/sha-256/5SQm7n6tPh2+PlLbCKGnViTXX5z19SCN4cPGQHSk+kw")}},
+       Outcome::kMalformed, {V::kMalformed}, "byte 0x2B"},
+      {"HashNonCanonical", Hashed(), {{Rec(Canonicalize43(kHashFqdn))}}, Outcome::kMalformed,
+       {V::kMalformed}, "not canonical"},
+      {"HashOneCharFlipped", Hashed(),
+       {{Rec("https://ca.example/account-hash/sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kA")}},
+       Outcome::kUnauthorized, {V::kUnauthorized}, "matches none"},
+      {"HashCaseFlipped", Hashed(),
+       {{Rec("https://ca.example/account-hash/sha-256/5sqm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw")}},
+       Outcome::kUnauthorized, {V::kUnauthorized}, "matches none"},
+      // SPEC.md 3: deactivated accounts, immediately.
+      {"Deactivated", With(Hashed(), [](VerdictContext* c) { c->deactivated = true; }),
+       {{Rec(kHashFqdn)}}, Outcome::kUnauthorized, {V::kUnauthorized}, "deactivated"},
+      {"DeactivatedAndMalformed", With(Hashed(), [](VerdictContext* c) { c->deactivated = true; }),
+       {{Rec(kHashFqdn, ";;")}, {Rec(kHashStar)}}, Outcome::kUnauthorized,
+       {V::kUnauthorized, V::kUnauthorized}, "deactivated"},
+      {"DeactivatedIgnoresOtherCas",
+       With(Hashed(), [](VerdictContext* c) { c->deactivated = true; }),
+       {{"other.example; accounturi=x"}}, Outcome::kUnauthorized, {V::kIgnored}, "deactivated"},
+      // SPEC.md 2: persistUntil (equality is still usable).
+      {"PersistUntilEqualsNow", Hashed(), {{Rec(kHashFqdn, "; persistUntil=1790000000")}},
+       Outcome::kValid, {V::kValid}, "persistUntil 2026-", 0},
+      {"PersistUntilPast", Hashed(), {{Rec(kHashFqdn, "; persistUntil=1789999999")}},
+       Outcome::kUnauthorized, {V::kUnauthorized}, "is before the validation time"},
+      {"PersistUntilLowercaseTagPast", Hashed(), {{Rec(kHashFqdn, "; persistuntil=1")}},
+       Outcome::kUnauthorized, {V::kUnauthorized}, "persistUntil 1 (1970-01-01T00:00:01Z)"},
+      {"PersistUntilMax", Hashed(), {{Rec(kHashFqdn, "; persistUntil=9223372036854775807")}},
+       Outcome::kValid, {V::kValid}, "", 0},
+      {"PersistUntilPlusSign", Hashed(), {{Rec(kHashFqdn, "; persistUntil=+1790000001")}},
+       Outcome::kMalformed, {V::kMalformed}, "not a Unix time"},
+      // SPEC.md 2: wildcard identifiers.
+      {"WildcardWithPolicy", With(Hashed(), [](VerdictContext* c) { c->identifier.wildcard = true; }),
+       {{Rec(kHashFqdn, "; policy=wildcard")}}, Outcome::kValid, {V::kValid}, "policy=wildcard",
+       0},
+      {"WildcardDomainIndependent",
+       With(Hashed(), [](VerdictContext* c) { c->identifier.wildcard = true; }),
+       {{Rec(kHashStar, "; Policy=WILDCARD")}}, Outcome::kValid, {V::kValid}, "", 0},
+      {"WildcardWithoutPolicy",
+       With(Hashed(), [](VerdictContext* c) { c->identifier.wildcard = true; }),
+       {{Rec(kHashFqdn)}}, Outcome::kUnauthorized, {V::kUnauthorized}, "no policy=wildcard"},
+      {"WildcardOtherPolicyValue",
+       With(Hashed(), [](VerdictContext* c) { c->identifier.wildcard = true; }),
+       {{Rec(kHashFqdn, "; policy=wildcards")}}, Outcome::kUnauthorized, {V::kUnauthorized},
+       "no policy=wildcard"},
+      {"WildcardExpiredAndNoPolicyBothNamed",
+       With(Hashed(), [](VerdictContext* c) { c->identifier.wildcard = true; }),
+       {{Rec(kHashFqdn, "; persistUntil=5")}}, Outcome::kUnauthorized, {V::kUnauthorized},
+       "(SPEC.md 2); the identifier is the wildcard *.example.com"},
+      {"NonWildcardWithPolicy", Hashed(), {{Rec(kHashFqdn, "; policy=wildcard")}}, Outcome::kValid,
+       {V::kValid}, "", 0},
+      // SPEC.md 4: the RRset.
+      {"EmptyRrset", Hashed(), {}, Outcome::kUnauthorized, {}, "no TXT record at _validation-persist.example.com"},
+      {"OnlyOtherCas", Hashed(),
+       {{"other.example; accounturi=" + std::string(kHashFqdn)}, {"letsencrypt.org;;;"}},
+       Outcome::kUnauthorized, {V::kIgnored, V::kIgnored}, "none of the 2 TXT record(s)"},
+      {"EmptyRr", Hashed(), {{}}, Outcome::kUnauthorized, {V::kIgnored}, "names this CA"},
+      {"EmptyStrings", Hashed(), {{"", "", ""}}, Outcome::kUnauthorized, {V::kIgnored}, ""},
+      {"MalformedThenValid", Hashed(), {{Rec(kHashFqdn, ";")}, {Rec(kHashStar)}}, Outcome::kValid,
+       {V::kMalformed, V::kValid}, "", 1},
+      {"ValidThenValidFirstWins", Hashed(), {{Rec(kHashStar)}, {Rec(kHashFqdn)}}, Outcome::kValid,
+       {V::kValid, V::kValid}, "any domain", 0},
+      {"MalformedAndUnauthorized", Hashed(),
+       {{Rec(Uri("other.example"))}, {Rec(kHashFqdn, ";foo")}}, Outcome::kMalformed,
+       {V::kUnauthorized, V::kMalformed}, "record 1 is malformed"},
+      {"TwoUnauthorized", Hashed(),
+       {{Rec(Uri("other.example"))}, {Rec(kHashFqdn, ";persistUntil=0")}}, Outcome::kUnauthorized,
+       {V::kUnauthorized, V::kUnauthorized}, "record 0 is unauthorized"},
+      {"OtherCaMalformedIsIgnored", Hashed(),
+       {{"other.example;;accounturi=a;accounturi=b"}, {Rec(Uri("other.example"))}},
+       Outcome::kUnauthorized, {V::kIgnored, V::kUnauthorized}, ""},
+      {"SecondIssuerMatches",
+       With(Hashed(), [](VerdictContext* c) { c->issuers = {"ca.example.net", kIssuer}; }),
+       {{"CA.EXAMPLE.NET.; accounturi=" + std::string(kHashFqdn)}}, Outcome::kValid, {V::kValid},
+       "", 0},
+      {"SplitAcrossStrings", Hashed(),
+       {{"authority.example; accounturi=https://ca.example/acc", "ount-hash/sha-256/",
+         "5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw"}},
+       Outcome::kValid, {V::kValid}, "", 0},
+      {"SeparateRrsAreNotJoined", Hashed(),
+       {{"authority.example; accounturi=https://ca.example/account-hash/"},
+        {"sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw"}},
+       Outcome::kMalformed, {V::kMalformed, V::kIgnored}, "no \"<alg>/\""},
+      {"StringLongerThan255", Hashed(), {{Rec(kHashFqdn, ";x=" + std::string(300, 'y'))}},
+       Outcome::kMalformed, {V::kMalformed}, "character-string 0 is 416 octets"},
+      {"MaxSizeRecord", Hashed(),
+       {[] {
+         // 64 KiB of 255-octet strings: the record, then unknown parameters.
+         TxtRr rr = {Rec(kHashFqdn)};
+         for (int i = 0; i < 256; ++i) rr.push_back(absl::StrCat(";p", i, "=", std::string(240, 'v')));
+         return rr;
+       }()},
+       Outcome::kValid, {V::kValid}, "", 0},
+      {"NulAndHighBytesInOtherCaRecord", Hashed(),
+       {{std::string("\0\xff\xfe;\0", 5)}, {Rec(kHashFqdn)}}, Outcome::kValid,
+       {V::kIgnored, V::kValid}, "", 1},
+      {"IssuerInQuotesIgnored", Hashed(), {{"\"authority.example\"; accounturi=" + std::string(kHashFqdn)}},
+       Outcome::kUnauthorized, {V::kIgnored}, "names this CA"},
+      // Legacy raw mode (SPEC.md 3): byte-exact.
+      {"RawExact", Raw(), {{Rec(kA)}}, Outcome::kValid, {V::kValid}, "legacy raw mode", 0},
+      {"RawCaseDiffers", Raw(), {{Rec("https://CA.example/acct/123")}}, Outcome::kUnauthorized,
+       {V::kUnauthorized}, "byte-exact"},
+      {"RawTrailingSlash", Raw(), {{Rec(kA + "/")}}, Outcome::kUnauthorized, {V::kUnauthorized},
+       "not this account's URL"},
+      {"RawHashedValueIsNotAccepted", Raw(), {{Rec(kHashFqdn)}}, Outcome::kUnauthorized,
+       {V::kUnauthorized}, ""},
+      {"RawDeactivated", With(Raw(), [](VerdictContext* c) { c->deactivated = true; }),
+       {{Rec(kA)}}, Outcome::kUnauthorized, {V::kUnauthorized}, "deactivated"},
+  };
+  return *cases;
+}
+
+void PrintTo(const VerdictCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const ParseCase& c, std::ostream* os) { *os << c.name; }
+
+class VerdictTable : public ::testing::TestWithParam<VerdictCase> {};
+
+TEST_P(VerdictTable, Decides) {
+  const VerdictCase& c = GetParam();
+  absl::StatusOr<RrsetVerdict> v = EvaluateRrset(c.ctx, c.rrset);
+  ASSERT_TRUE(v.ok()) << v.status();
+  std::string all;
+  for (const RecordResult& r : v->records) {
+    absl::StrAppend(&all, "\n  [", r.index, "] ", RecordVerdictName(r.verdict), ": ", r.reason);
+  }
+  EXPECT_EQ(OutcomeName(v->outcome), OutcomeName(c.outcome)) << all;
+  ASSERT_EQ(v->records.size(), c.verdicts.size());
+  for (size_t i = 0; i < c.verdicts.size(); ++i) {
+    EXPECT_EQ(RecordVerdictName(v->records[i].verdict), RecordVerdictName(c.verdicts[i]))
+        << "record " << i << all;
+    EXPECT_FALSE(v->records[i].reason.empty());
+  }
+  EXPECT_EQ(v->matched_index, c.matched);
+  if (c.outcome == Outcome::kValid) {
+    EXPECT_FALSE(v->problem.has_value());
+    EXPECT_THAT(v->records[c.matched].reason, HasSubstr(c.reason));
+    EXPECT_EQ(v->matched_accounturi, *v->records[c.matched].accounturi);
+  } else {
+    ASSERT_TRUE(v->problem.has_value());
+    EXPECT_EQ(v->problem->type, c.outcome == Outcome::kMalformed ? ProblemType::kMalformed
+                                                                 : ProblemType::kUnauthorized);
+    EXPECT_THAT(v->problem->detail, HasSubstr(c.reason));
+    EXPECT_FALSE(v->matched_key.has_value());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rules, VerdictTable, ::testing::ValuesIn(VerdictCases()),
+                         [](const ::testing::TestParamInfo<VerdictCase>& info) {
+                           return Sanitize(info.param.name);
+                         });
+
+TEST(Verdict, KeyMatchEvidence) {
+  absl::StatusOr<RrsetVerdict> v =
+      EvaluateRrset(Hashed(), {{"x.example; accounturi=1"}, {Rec(Uri("*", kRetained))}});
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->outcome, Outcome::kValid);
+  ASSERT_TRUE(v->matched_key.has_value());
+  EXPECT_EQ(v->matched_key->thumbprint, kRetained);
+  EXPECT_EQ(v->matched_key->key_index, 1);
+  EXPECT_TRUE(v->matched_key->domain_independent);
+  EXPECT_EQ(v->matched_key->hash_alg, HashAlg::kSha256);
+  EXPECT_EQ(v->matched_index, 1);
+  EXPECT_EQ(v->matched_accounturi, Uri("*", kRetained));
+}
+
+TEST(Verdict, RawModeHasNoKeyMatch) {
+  absl::StatusOr<RrsetVerdict> v = EvaluateRrset(Raw(), {{Rec(kA)}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->outcome, Outcome::kValid);
+  EXPECT_FALSE(v->matched_key.has_value());
+  EXPECT_EQ(v->matched_accounturi, kA);
+}
+
+TEST(Verdict, ValidUntilIsCappedAtTenDaysAndPersistUntil) {
+  absl::StatusOr<RrsetVerdict> no_limit = EvaluateRrset(Hashed(), {{Rec(kHashFqdn)}});
+  ASSERT_TRUE(no_limit.ok());
+  EXPECT_EQ(no_limit->valid_until, kNow + absl::Hours(240));
+  EXPECT_FALSE(no_limit->persist_until.has_value());
+
+  absl::StatusOr<RrsetVerdict> soon =
+      EvaluateRrset(Hashed(), {{Rec(kHashFqdn, "; persistUntil=1790000100")}});
+  ASSERT_TRUE(soon.ok());
+  EXPECT_EQ(soon->valid_until, absl::FromUnixSeconds(1790000100));
+
+  absl::StatusOr<RrsetVerdict> late =
+      EvaluateRrset(Hashed(), {{Rec(kHashFqdn, "; persistUntil=1890000000")}});
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->valid_until, kNow + absl::Hours(240));
+  EXPECT_EQ(late->persist_until, absl::FromUnixSeconds(1890000000));
+
+  EXPECT_EQ(ValidUntil(kNow, kNow), kNow);
+  EXPECT_EQ(ValidUntil(kNow, std::nullopt), kNow + kMaxReuse);
+}
+
+TEST(Verdict, SubsecondAfterPersistUntilIsExpired) {
+  VerdictContext c = Hashed();
+  c.now = absl::FromUnixSeconds(1790000000) + absl::Milliseconds(1);
+  absl::StatusOr<RrsetVerdict> v =
+      EvaluateRrset(c, {{Rec(kHashFqdn, "; persistUntil=1790000000")}});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->outcome, Outcome::kUnauthorized);
+}
+
+TEST(Verdict, ManyRecordsMatchIsLast) {
+  std::vector<TxtRr> rrset;
+  for (int i = 0; i < 200; ++i) rrset.push_back({Rec(Uri(absl::StrCat("d", i, ".example")))});
+  rrset.push_back({Rec(kHashFqdn)});
+  absl::StatusOr<RrsetVerdict> v = EvaluateRrset(Hashed(), rrset);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->outcome, Outcome::kValid);
+  EXPECT_EQ(v->matched_index, 200);
+}
+
+TEST(Verdict, ManyUnauthorizedDetailIsBounded) {
+  std::vector<TxtRr> rrset(50, TxtRr{Rec(Uri("other.example"))});
+  absl::StatusOr<RrsetVerdict> v = EvaluateRrset(Hashed(), rrset);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->outcome, Outcome::kUnauthorized);
+  EXPECT_THAT(v->problem->detail, HasSubstr("and 46 more"));
+  EXPECT_LT(v->problem->detail.size(), 2000u);
+}
+
+TEST(AccountBinding, PrecomputesKeysTimesDomainsTimesAlgs) {
+  VerdictContext c = Hashed();
+  c.hash_algs = {"sha-256", "sha-512", "sha-256"};
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(c);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const auto& e = (*b)->expected();
+  ASSERT_EQ(e.size(), 2u * 2u * 2u);
+  EXPECT_EQ(e[0].accounturi, kHashFqdn);
+  EXPECT_EQ(e[0].key.key_index, 0);
+  EXPECT_FALSE(e[0].key.domain_independent);
+  EXPECT_EQ(e[2].accounturi, kHashStar);
+  EXPECT_TRUE(e[2].key.domain_independent);
+  EXPECT_EQ(e[4].key.thumbprint, kRetained);
+  EXPECT_EQ((*b)->owner(), "_validation-persist.example.com");
+  // The binding can be reused for many RRsets.
+  EXPECT_EQ((*b)->Evaluate({{Rec(kHashFqdn)}}).outcome, Outcome::kValid);
+  EXPECT_EQ((*b)->Evaluate({{Rec(kA)}}).outcome, Outcome::kMalformed);
+  EXPECT_EQ((*b)->Evaluate({}).outcome, Outcome::kUnauthorized);
+}
+
+TEST(AccountBinding, NormalizesIssuers) {
+  VerdictContext c = Hashed();
+  c.issuers = {"Authority.Example."};
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(c);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->context().issuers[0], kIssuer);
+  EXPECT_EQ((*b)->Evaluate({{Rec(kHashFqdn)}}).outcome, Outcome::kValid);
+}
+
+struct BadContext {
+  std::string name;
+  VerdictContext ctx;
+  std::string error;
+};
+
+class BadContextTable : public ::testing::TestWithParam<BadContext> {};
+
+TEST_P(BadContextTable, RejectedNamingTheField) {
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(GetParam().ctx);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(b.status().message()), HasSubstr(GetParam().error));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadContextTable,
+    ::testing::Values(
+        BadContext{"NoIssuers", With(Hashed(), [](VerdictContext* c) { c->issuers.clear(); }),
+                   "issuers: 0 given"},
+        BadContext{"ElevenIssuers",
+                   With(Hashed(), [](VerdictContext* c) { c->issuers.assign(11, kIssuer); }),
+                   "issuers: 11 given"},
+        BadContext{"BadIssuer",
+                   With(Hashed(),
+                        [](VerdictContext* c) {
+                          c->issuers = {kIssuer, "a b"};
+                        }),
+                   "issuers[1]"},
+        BadContext{"EmptyIssuer", With(Hashed(), [](VerdictContext* c) { c->issuers = {""}; }),
+                   "issuers[0]"},
+        BadContext{"WildcardInFqdn",
+                   With(Hashed(), [](VerdictContext* c) { c->identifier.fqdn = "*.example.com"; }),
+                   "identifier:"},
+        BadContext{"UppercaseFqdn",
+                   With(Hashed(), [](VerdictContext* c) { c->identifier.fqdn = "Example.com"; }),
+                   "identifier:"},
+        BadContext{"EmptyAccountUrl",
+                   With(Hashed(), [](VerdictContext* c) { c->account_url.clear(); }),
+                   "account_url: is 0 octets"},
+        BadContext{"LongAccountUrl",
+                   With(Hashed(), [](VerdictContext* c) { c->account_url.assign(2049, 'u'); }),
+                   "account_url: is 2049 octets"},
+        BadContext{"NoPrefix", With(Hashed(), [](VerdictContext* c) { c->hash_prefix.clear(); }),
+                   "hash_prefix"},
+        BadContext{"NoThumbprints",
+                   With(Hashed(), [](VerdictContext* c) { c->thumbprints.clear(); }),
+                   "thumbprints: 0 given"},
+        BadContext{"BadThumbprint",
+                   With(Hashed(), [](VerdictContext* c) { c->thumbprints.push_back("abc"); }),
+                   "thumbprints[2]"},
+        BadContext{"BadAlg", With(Hashed(), [](VerdictContext* c) { c->hash_algs = {"SHA-256"}; }),
+                   "hash_algs[0]"}),
+    [](const ::testing::TestParamInfo<BadContext>& info) { return info.param.name; });
+
+TEST(AccountBinding, RawModeNeedsNoKeys) {
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(Raw());
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE((*b)->expected().empty());
+}
+
+TEST(Names, ProblemUrnsAndWords) {
+  EXPECT_EQ(ProblemTypeUrn(ProblemType::kMalformed), "urn:ietf:params:acme:error:malformed");
+  EXPECT_EQ(ProblemTypeUrn(ProblemType::kUnauthorized), "urn:ietf:params:acme:error:unauthorized");
+  EXPECT_EQ(ProblemTypeUrn(ProblemType::kDns), "urn:ietf:params:acme:error:dns");
+  EXPECT_EQ(ProblemTypeUrn(ProblemType::kCaa), "urn:ietf:params:acme:error:caa");
+  EXPECT_EQ(ProblemTypeUrn(ProblemType::kServerInternal),
+            "urn:ietf:params:acme:error:serverInternal");
+  EXPECT_EQ(OutcomeName(Outcome::kValid), "valid");
+  EXPECT_EQ(RecordVerdictName(RecordVerdict::kIgnored), "ignored");
+  EXPECT_EQ(AccountUriModeName(AccountUriMode::kLegacyRaw), "raw");
+}
+
+}  // namespace
+}  // namespace vantage::policy
