@@ -7,20 +7,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "policy/account_hash.h"
+#include "policy/jwk.h"
 
 namespace vantage::va {
-namespace {
-
-// RFC 7638 section 3 with SHA-256: 32 bytes, base64url without padding
-// (RFC 7515 section 2) is ceil(32 * 8 / 6) = 43 characters.
-constexpr size_t kThumbprintLength = 43;
-
-bool IsBase64UrlChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-}  // namespace
 
 absl::string_view AccountStatusName(AccountStatus status) {
   switch (status) {
@@ -49,10 +39,10 @@ absl::Status ValidateAccountUrl(absl::string_view url) {
   if (url.empty()) {
     return absl::InvalidArgumentError("account URL is empty");
   }
-  if (url.size() > kMaxAccountUrlLength) {
+  if (url.size() > policy::kMaxAccountUrlLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("account URL is ", url.size(), " bytes, more than the ",
-                     kMaxAccountUrlLength, "-byte limit"));
+                     policy::kMaxAccountUrlLength, "-byte limit"));
   }
   for (size_t i = 0; i < url.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(url[i]);
@@ -67,21 +57,19 @@ absl::Status ValidateAccountUrl(absl::string_view url) {
 }
 
 absl::Status ValidateThumbprint(absl::string_view thumbprint) {
-  if (thumbprint.size() != kThumbprintLength) {
+  if (thumbprint.size() != policy::kThumbprintLength) {
     return absl::InvalidArgumentError(absl::StrCat(
         "key thumbprint is ", thumbprint.size(),
         " characters; an RFC 7638 SHA-256 thumbprint in base64url without "
         "padding has exactly ",
-        kThumbprintLength));
+        policy::kThumbprintLength));
   }
-  for (char c : thumbprint) {
-    if (!IsBase64UrlChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "key thumbprint has character \"",
-          absl::CHexEscape(absl::string_view(&c, 1)),
-          "\" outside the base64url alphabet [A-Za-z0-9_-] (RFC 4648 "
-          "section 5, no padding)"));
-    }
+  // 43 characters decode to 32 octets; Base64UrlDecode names the offending
+  // byte, or the non-canonical last character.
+  absl::StatusOr<std::string> raw = policy::Base64UrlDecode(thumbprint);
+  if (!raw.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key thumbprint ", raw.status().message()));
   }
   return absl::OkStatus();
 }
@@ -93,10 +81,10 @@ absl::Status ValidateNewKey(const AccountKey& key) {
   if (key.jwk.empty()) {
     return absl::InvalidArgumentError("key JWK is empty");
   }
-  if (key.jwk.size() > kMaxJwkLength) {
+  if (key.jwk.size() > policy::kMaxJwkLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("key JWK is ", key.jwk.size(), " bytes, more than the ",
-                     kMaxJwkLength, "-byte limit"));
+                     policy::kMaxJwkLength, "-byte limit"));
   }
   for (char ch : key.jwk) {
     const unsigned char c = static_cast<unsigned char>(ch);

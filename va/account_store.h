@@ -5,7 +5,6 @@
 #ifndef VANTAGE_VA_ACCOUNT_STORE_H_
 #define VANTAGE_VA_ACCOUNT_STORE_H_
 
-#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,14 +48,9 @@ struct Account {
 // Input rules shared by every AccountStore implementation, so that the SQLite
 // and PostgreSQL stores accept and refuse exactly the same inputs.
 
-// kMaxAccountUrlLength bounds an account URL (DESIGN.md "Security": input
-// limits). Boulder's account URLs are well under 100 bytes.
-inline constexpr size_t kMaxAccountUrlLength = 2048;
-// kMaxJwkLength bounds a stored JWK (an RSA-8192 JWK is about 1.5 KB).
-inline constexpr size_t kMaxJwkLength = 16 * 1024;
-
 // ValidateAccountUrl checks an account URL before it reaches a store:
-// non-empty, at most kMaxAccountUrlLength bytes, and only visible ASCII
+// non-empty, at most policy::kMaxAccountUrlLength (2048) bytes (the bound on
+// U in the hashed accounturi, SPEC.md 3), and only visible ASCII
 // (%x21-7E, RFC 3986 section 2: a URI has no spaces, controls or raw
 // non-ASCII bytes). The URL is otherwise opaque: it is compared byte for
 // byte (SPEC.md 3: U is the account URL, exact bytes as issued by the CA).
@@ -64,13 +58,15 @@ inline constexpr size_t kMaxJwkLength = 16 * 1024;
 absl::Status ValidateAccountUrl(absl::string_view url);
 
 // ValidateThumbprint checks an RFC 7638 SHA-256 thumbprint in base64url
-// without padding: exactly 43 characters of [A-Za-z0-9_-] (SPEC.md 3 "K").
-// INVALID_ARGUMENT naming "key thumbprint" otherwise.
+// without padding: exactly 43 characters of [A-Za-z0-9_-] that are the
+// canonical encoding of 32 octets (policy::IsThumbprint; SPEC.md 3 "K" is
+// this exact string, so a non-canonical spelling could never match what a
+// client computes). INVALID_ARGUMENT naming "key thumbprint" otherwise.
 absl::Status ValidateThumbprint(absl::string_view thumbprint);
 
 // ValidateNewKey checks a key passed to Add or RotateKey: the thumbprint
 // passes ValidateThumbprint; the JWK is non-empty ASCII
-// JSON text of at most kMaxJwkLength bytes; added_at lies in years
+// JSON text of at most policy::kMaxJwkLength bytes; added_at lies in years
 // 1970..9999; retired_at is absl::InfiniteFuture() (a new key is current).
 // INVALID_ARGUMENT naming the field otherwise.
 absl::Status ValidateNewKey(const AccountKey& key);

@@ -45,6 +45,7 @@ TEST(ValidateThumbprintTest, AcceptsOnlyFortyThreeBase64UrlCharacters) {
       {"standard base64 '+'", "NzbLsXh8uDCcd+6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", false},
       {"standard base64 '/'", "NzbLsXh8uDCcd-6MNwXF4W/7noWXFZAfHkxZsRGC9Xs", false},
       {"space", "NzbLsXh8uDCcd-6MNwXF4W 7noWXFZAfHkxZsRGC9Xs", false},
+      {"non-canonical last character", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xt", false},
       {"empty", "", false},
   };
   for (const Case& c : cases) {

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "policy/account_hash.h"
 #include "tests/pg/postgres_server.h"
 #include "va/account_store_factory.h"
 #include "va/account_store_testing.h"
@@ -315,7 +316,7 @@ TEST_P(AccountStoreTest, BadInputsAreInvalidArgumentNamingTheField) {
        [&] { return store_->Add("https://ca.example/\xc3\xa9", TestKey(50)); },
        "account URL has byte 0xc3"},
       {"URL too long",
-       [&] { return store_->Add(std::string(kMaxAccountUrlLength + 1, 'a'), TestKey(50)); },
+       [&] { return store_->Add(std::string(policy::kMaxAccountUrlLength + 1, 'a'), TestKey(50)); },
        "account URL is 2049 bytes"},
       {"thumbprint too short",
        [&] { return store_->Add("https://ca.example/a/2", with([](AccountKey& k) {
@@ -331,12 +332,12 @@ TEST_P(AccountStoreTest, BadInputsAreInvalidArgumentNamingTheField) {
        [&] { return store_->RotateKey(kUrl, with([](AccountKey& k) {
                                         k.thumbprint.back() = '=';
                                       })); },
-       "key thumbprint has character \"=\""},
+       "key thumbprint is not base64url: byte 0x3D at offset 42"},
       {"thumbprint in base64 (not base64url)",
        [&] { return store_->RotateKey(kUrl, with([](AccountKey& k) {
                                         k.thumbprint[0] = '+';
                                       })); },
-       "key thumbprint has character \"+\""},
+       "key thumbprint is not base64url: byte 0x2B at offset 0"},
       {"empty JWK",
        [&] { return store_->RotateKey(kUrl, with([](AccountKey& k) { k.jwk.clear(); })); },
        "key JWK is empty"},
@@ -355,6 +356,11 @@ TEST_P(AccountStoreTest, BadInputsAreInvalidArgumentNamingTheField) {
                                         k.added_at = absl::InfiniteFuture();
                                       })); },
        "key added_at"},
+      {"thumbprint not canonical (last character's unused bits set)",
+       [&] { return store_->RotateKey(kUrl, with([](AccountKey& k) {
+                                        k.thumbprint.back() = 'B';
+                                      })); },
+       "key thumbprint is not canonical base64url"},
       {"new key already retired",
        [&] { return store_->RotateKey(kUrl, with([](AccountKey& k) {
                                         k.retired_at = TestTime(60);

@@ -5,17 +5,20 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "policy/jwk.h"
 #include "va/account_store.h"
 
 namespace vantage::va::testing {
 
-// TestThumbprint returns a distinct well-formed thumbprint (43 base64url
-// characters) for each n >= 0.
+// TestThumbprint returns a distinct well-formed thumbprint for each n >= 0:
+// the canonical base64url of 32 octets ("test" ... n big-endian).
 inline std::string TestThumbprint(int n) {
-  return absl::StrCat(std::string(35, 'T'), absl::StrFormat("_%07d", n));
+  std::string raw = "test-thumbprint-octets-";
+  raw.resize(32, '\0');
+  for (int i = 0; i < 4; ++i) raw[31 - i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return policy::Base64UrlNoPad(raw);
 }
 
 // TestTime is a fixed instant (2026-11-01 00:00:00 UTC) plus `seconds`.
