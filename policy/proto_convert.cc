@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "policy/account_hash.h"
 
 namespace vantage::policy {
@@ -99,6 +100,61 @@ google::protobuf::Timestamp TimeToProto(absl::Time t) {
   ts.set_seconds(seconds);
   ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
   return ts;
+}
+
+v1::Rir RirToProto(Rir rir) {
+  switch (rir) {
+    case Rir::kArin:
+      return v1::RIR_ARIN;
+    case Rir::kRipe:
+      return v1::RIR_RIPE;
+    case Rir::kApnic:
+      return v1::RIR_APNIC;
+    case Rir::kLacnic:
+      return v1::RIR_LACNIC;
+    case Rir::kAfrinic:
+      return v1::RIR_AFRINIC;
+  }
+  return v1::RIR_UNSPECIFIED;
+}
+
+absl::StatusOr<Rir> RirFromProto(v1::Rir rir) {
+  switch (rir) {
+    case v1::RIR_ARIN:
+      return Rir::kArin;
+    case v1::RIR_RIPE:
+      return Rir::kRipe;
+    case v1::RIR_APNIC:
+      return Rir::kApnic;
+    case v1::RIR_LACNIC:
+      return Rir::kLacnic;
+    case v1::RIR_AFRINIC:
+      return Rir::kAfrinic;
+    default:  // RIR_UNSPECIFIED, and unknown values of the open proto3 enum.
+      return absl::InvalidArgumentError(
+          absl::StrCat("rir: ", static_cast<int>(rir), " is not a known RIR"));
+  }
+}
+
+v1::Quorum QuorumToProto(const QuorumDecision& decision) {
+  v1::Quorum q;
+  q.set_corroborated(decision.corroborated);
+  q.set_remotes(decision.remotes);
+  q.set_required(decision.required);
+  for (Rir r : decision.rirs) q.add_rirs(RirToProto(r));
+  q.set_met(decision.met);
+  q.set_summary(decision.summary);
+  return q;
+}
+
+std::vector<MinRemotesRule> MinRemotesRulesFromProto(const v1::MpicConfig& mpic) {
+  std::vector<MinRemotesRule> rules;
+  for (const v1::MinRemotesRule& r : mpic.min_remotes()) {
+    rules.push_back(
+        {absl::FromUnixSeconds(r.effective().seconds()) + absl::Nanoseconds(r.effective().nanos()),
+         static_cast<int>(std::min<uint32_t>(r.min_remotes(), 1u << 30))});
+  }
+  return rules;
 }
 
 void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evidence) {

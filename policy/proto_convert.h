@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "policy/quorum.h"
 #include "policy/record.h"
 #include "proto/config.pb.h"
 #include "proto/perspective.pb.h"
@@ -37,6 +38,19 @@ void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evi
 // VerdictToResult fills outcome, problem, matched_record, matched_key and
 // valid_until of a ValidationResult from the primary's verdict.
 void VerdictToResult(const RrsetVerdict& verdict, v1::ValidationResult* result);
+
+// RirToProto / RirFromProto; RIR_UNSPECIFIED (or an unknown value) is
+// INVALID_ARGUMENT: a perspective without a known RIR never counts.
+v1::Rir RirToProto(Rir rir);
+absl::StatusOr<Rir> RirFromProto(v1::Rir rir);
+
+// QuorumToProto fills a v1::Quorum (corroborated, remotes, required, rirs,
+// met, summary).
+v1::Quorum QuorumToProto(const QuorumDecision& decision);
+
+// MinRemotesRulesFromProto converts MpicConfig.min_remotes (empty = the
+// default table, which DecideQuorum applies for an empty list).
+std::vector<MinRemotesRule> MinRemotesRulesFromProto(const v1::MpicConfig& mpic);
 
 // TimeToProto converts a finite absl::Time to a Timestamp (clamped to the
 // Timestamp range, 0001-01-01 .. 9999-12-31).

@@ -82,6 +82,41 @@ TEST(ProtoConvert, Enums) {
   EXPECT_EQ(AccountUriModeFromProto(static_cast<v1::AccountUriMode>(77)), AccountUriMode::kHashed);
 }
 
+TEST(ProtoConvert, RirsAndQuorum) {
+  for (Rir r : {Rir::kArin, Rir::kRipe, Rir::kApnic, Rir::kLacnic, Rir::kAfrinic}) {
+    EXPECT_EQ(*RirFromProto(RirToProto(r)), r);
+  }
+  EXPECT_FALSE(RirFromProto(v1::RIR_UNSPECIFIED).ok());
+  EXPECT_FALSE(RirFromProto(static_cast<v1::Rir>(99)).ok());
+  const QuorumDecision d =
+      DecideQuorum({{"a", Rir::kArin, RemoteState::kCorroborated},
+                    {"b", Rir::kRipe, RemoteState::kCorroborated},
+                    {"c", Rir::kApnic, RemoteState::kNotCorroborated}},
+                   absl::FromUnixSeconds(1750000000));  // 2025-06-15: 2 remotes required
+  const v1::Quorum q = QuorumToProto(d);
+  EXPECT_EQ(q.corroborated(), 2);
+  EXPECT_EQ(q.remotes(), 3);
+  EXPECT_EQ(q.required(), 2);
+  ASSERT_EQ(q.rirs_size(), 2);
+  EXPECT_EQ(q.rirs(0), v1::RIR_ARIN);
+  EXPECT_EQ(q.rirs(1), v1::RIR_RIPE);
+  EXPECT_TRUE(q.met());
+  EXPECT_EQ(q.summary(), "2/3 (ARIN, RIPE)");
+}
+
+TEST(ProtoConvert, MinRemotesRules) {
+  v1::MpicConfig mpic;
+  EXPECT_TRUE(MinRemotesRulesFromProto(mpic).empty());
+  v1::MinRemotesRule* r = mpic.add_min_remotes();
+  r->mutable_effective()->set_seconds(1700000000);
+  r->set_min_remotes(3);
+  const std::vector<MinRemotesRule> rules = MinRemotesRulesFromProto(mpic);
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0].effective, absl::FromUnixSeconds(1700000000));
+  EXPECT_EQ(rules[0].min_remotes, 3);
+  EXPECT_EQ(MinRemotesRequired(absl::FromUnixSeconds(1700000000), rules), 3);
+}
+
 TEST(ProtoConvert, TimestampClamps) {
   EXPECT_EQ(TimeToProto(absl::FromUnixSeconds(INT64_MAX)).seconds(), 253402300799);
   EXPECT_EQ(TimeToProto(absl::InfiniteFuture()).seconds(), 253402300799);
