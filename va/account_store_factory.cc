@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<AccountStore>> OpenAccountStore(
   sqlite.path = std::string(path);
   sqlite.busy_timeout = options.timeout;
   sqlite.max_connections = options.max_connections;
+  sqlite.create_if_missing = options.create_if_missing;
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteAccountStore> store,
                    SqliteAccountStore::Create(sqlite));
   return std::unique_ptr<AccountStore>(std::move(store));

@@ -22,6 +22,9 @@ struct StoreOptions {
   absl::Duration connect_timeout = absl::Seconds(2);
   // Connections shared by concurrent calls (1..64).
   int max_connections = 4;
+  // SQLite: create the file when it does not exist. False makes a missing
+  // file NOT_FOUND (a mistyped path must not become a new, empty store).
+  bool create_if_missing = true;
 };
 
 // OpenAccountStore opens the store named by `location`:

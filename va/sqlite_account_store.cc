@@ -1,6 +1,7 @@
 #include "va/sqlite_account_store.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
@@ -188,8 +189,8 @@ class SqliteAccountStore::Connection {
     // EXRESCODE: extended result codes (SQLITE_CONSTRAINT_UNIQUE).
     const int rc = sqlite3_open_v2(
         options.path.c_str(), &raw,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-            SQLITE_OPEN_EXRESCODE,
+        SQLITE_OPEN_READWRITE | (options.create_if_missing ? SQLITE_OPEN_CREATE : 0) |
+            SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
         nullptr);
     DbPtr db(raw);
     auto conn = std::unique_ptr<Connection>(new Connection(options, std::move(db)));
@@ -400,6 +401,10 @@ absl::StatusOr<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("SQLite account store max_connections ",
                      options.max_connections, " is outside 1..64"));
+  }
+  if (!options.create_if_missing && access(options.path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("SQLite account store ", options.path,
+                                            " does not exist"));
   }
   // The store is built first so that connections refer to its options_,
   // which lives as long as they do.

@@ -21,8 +21,10 @@ namespace vantage::va {
 class SqliteAccountStore final : public AccountStore {
  public:
   struct Options {
-    // The database file. Created, with the schema, when missing.
+    // The database file. Created, with the schema, when missing (unless
+    // create_if_missing is false: then a missing file is NOT_FOUND).
     std::string path;
+    bool create_if_missing = true;
     // How long a statement waits for a lock another connection (or process)
     // holds before it fails with UNAVAILABLE (sqlite3_busy_timeout). Also the
     // longest a call waits for a free pooled connection.

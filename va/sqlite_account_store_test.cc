@@ -93,6 +93,20 @@ TEST(SqliteAccountStoreTest, CreatesTheFileAndSchemaOnFirstUse) {
   EXPECT_EQ(raw.Query("SELECT count(*) FROM schema_version"), "1");
 }
 
+TEST(SqliteAccountStoreTest, WithoutCreateIfMissingAMissingFileIsNotFound) {
+  const std::string path = TempPath("missing.db");
+  SqliteAccountStore::Options options;
+  options.path = path;
+  options.create_if_missing = false;
+  auto store = SqliteAccountStore::Create(options);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound) << store.status();
+  EXPECT_THAT(store.status().message(), HasSubstr(path));
+  struct stat st;
+  EXPECT_NE(stat(path.c_str(), &st), 0) << "the file was created";
+  ASSERT_TRUE(Open(path).ok());  // Created by a store that may create it,
+  EXPECT_TRUE(SqliteAccountStore::Create(options).ok());  // then found.
+}
+
 TEST(SqliteAccountStoreTest, SchemaChecksRejectBadRowsWrittenBehindTheStore) {
   const std::string path = TempPath("checks.db");
   auto store = Open(path);
