@@ -9,12 +9,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "cli/command.h"
+#include "cli/flags.h"
+#include "cli/json_util.h"
 #include "common/clock.h"
-#include "common/status_macros.h"
 #include "common/textproto.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -23,41 +25,58 @@
 #include "va/account_store_factory.h"
 
 namespace vantage::cli {
+namespace {
 
-const char kAccountsUsage[] =
-    R"(usage: vantagectl accounts ACTION --accounts=LOCATION --account-url=URL [KEY]
+constexpr char kUsage[] =
+    R"(usage: vantagectl accounts add        --accounts=LOCATION --account-url=URL (--jwk=FILE | --public-key=PEM_FILE)
+       vantagectl accounts rotate-key --accounts=LOCATION --account-url=URL (--jwk=FILE | --public-key=PEM_FILE)
+       vantagectl accounts deactivate --accounts=LOCATION --account-url=URL
+       vantagectl accounts show       --accounts=LOCATION --account-url=URL
 
-Manage the account store the VA reads on every validation.
+Manages the account store the VA reads on every validation (no cache: a
+change counts from the VA's very next validation).
 
-actions:
-  add          create a valid account with its first key (KEY required)
-  rotate-key   make KEY the current key; the old key is kept as retained
-  deactivate   deactivate the account (RFC 8555 7.1.2); the VA refuses it
-               from its very next validation. Final.
-  show         print the account as JSON: url, status, keys current first
+  add          create a valid account with its first key
+  rotate-key   make the key current; the previous key stays as a retained key
+               (the VA still accepts records bound to it, SPEC.md 3)
+  deactivate   deactivate the account (final, RFC 8555 section 7.1.6)
+  show         print the account as one JSON object: {"url", "status",
+               "created", "keys": [{"thumbprint", "current", "added",
+               "retired", "jwk"}...]}, current key first, then the most
+               recently retired; times are RFC 3339 UTC, "retired" is null
+               for the current key
 
-options:
   --accounts=LOCATION     sqlite:PATH, a file PATH, or postgresql://USER:PASSWORD@HOST/DB
-                          (required: there is no default store)
+                          (required: there is no default store; only add
+                          creates a missing SQLite file)
   --account-url=URL       the account URL, exactly as the CA issued it
-KEY (one of):
-  --jwk=FILE              the account's public key as a JWK (JSON)
-  --public-key=PEM_FILE   the account's public key as PEM (SubjectPublicKeyInfo)
-
-exit codes: 0 done, 1 store error, 2 usage error
+  --jwk=FILE              the account's public key as a JWK, or
+  --public-key=PEM_FILE   as a PEM "PUBLIC KEY" (RSA, P-256/384/521, Ed25519)
+Exit status: 0 done, 1 the store refused or failed (the message says why),
+2 usage error (the message names the option).
 )";
 
-namespace {
+int RunWithRealClock(const std::vector<std::string>& args, std::ostream& out,
+                     std::ostream& err) {
+  const common::RealClock clock;
+  return RunAccountsCommand(args, clock, out, err);
+}
+
+const Command kCommand = {"accounts", "add, rotate-key, deactivate, show store accounts",
+                          kUsage, &RunWithRealClock};
 
 enum class Action { kAdd, kRotateKey, kDeactivate, kShow };
 
-struct Request {
-  Action action = Action::kShow;
-  std::string accounts;
-  std::string account_url;
-  std::optional<std::string> jwk_file;
-  std::optional<std::string> public_key_file;
-  bool help = false;
+constexpr FlagSpec kKeySpec[] = {
+    {"accounts", FlagKind::kValue},
+    {"account-url", FlagKind::kValue},
+    {"jwk", FlagKind::kValue},
+    {"public-key", FlagKind::kValue},
+};
+// deactivate and show take no key.
+constexpr FlagSpec kNoKeySpec[] = {
+    {"accounts", FlagKind::kValue},
+    {"account-url", FlagKind::kValue},
 };
 
 bool TakesKey(Action action) {
@@ -72,121 +91,20 @@ bool TakesKey(Action action) {
   return false;
 }
 
-// ParseRequest reads the action and options. INVALID_ARGUMENT (a usage
-// error) names the offending option.
-absl::StatusOr<Request> ParseRequest(const std::vector<std::string>& args) {
-  Request request;
-  if (args.empty()) {
-    return absl::InvalidArgumentError(
-        "missing action: add, rotate-key, deactivate or show");
-  }
-  const std::string& action = args[0];
-  if (action == "--help" || action == "-h" || action == "help") {
-    request.help = true;
-    return request;
-  }
-  if (action == "add") {
-    request.action = Action::kAdd;
-  } else if (action == "rotate-key") {
-    request.action = Action::kRotateKey;
-  } else if (action == "deactivate") {
-    request.action = Action::kDeactivate;
-  } else if (action == "show") {
-    request.action = Action::kShow;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown action \"", action, "\" (want add, rotate-key, deactivate or show)"));
-  }
-  bool seen_accounts = false;
-  bool seen_url = false;
-  for (size_t i = 1; i < args.size(); ++i) {
-    absl::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      request.help = true;
-      continue;
-    }
-    if (!absl::StartsWith(arg, "--")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unexpected argument \"", arg, "\" (options are --name=value)"));
-    }
-    std::string name;
-    std::string value;
-    const size_t eq = arg.find('=');
-    if (eq != absl::string_view::npos) {
-      name = std::string(arg.substr(2, eq - 2));
-      value = std::string(arg.substr(eq + 1));
-    } else {
-      name = std::string(arg.substr(2));
-      if (i + 1 >= args.size()) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
-      }
-      value = args[++i];
-    }
-    auto set = [&](std::string* field, bool* seen) -> absl::Status {
-      if (*seen) return absl::InvalidArgumentError(absl::StrCat("--", name, " given twice"));
-      *seen = true;
-      *field = value;
-      return absl::OkStatus();
-    };
-    auto set_optional = [&](std::optional<std::string>* field) -> absl::Status {
-      if (!TakesKey(request.action)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--", name, " is not an option of accounts ", action));
-      }
-      if (field->has_value()) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " given twice"));
-      }
-      *field = value;
-      return absl::OkStatus();
-    };
-    if (name == "accounts") {
-      RETURN_IF_ERROR(set(&request.accounts, &seen_accounts));
-    } else if (name == "account-url") {
-      RETURN_IF_ERROR(set(&request.account_url, &seen_url));
-    } else if (name == "jwk") {
-      RETURN_IF_ERROR(set_optional(&request.jwk_file));
-    } else if (name == "public-key") {
-      RETURN_IF_ERROR(set_optional(&request.public_key_file));
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown option --", name, " for accounts ", action));
-    }
-  }
-  if (request.help) return request;
-  if (request.accounts.empty()) {
-    return absl::InvalidArgumentError(
-        "--accounts is required (sqlite:PATH, a file path, or postgresql://...)");
-  }
-  if (request.account_url.empty()) {
-    return absl::InvalidArgumentError("--account-url is required");
-  }
-  if (absl::Status status = va::ValidateAccountUrl(request.account_url); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--account-url: ", status.message()));
-  }
-  if (TakesKey(request.action)) {
-    if (request.jwk_file.has_value() == request.public_key_file.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "accounts ", action, " needs exactly one of --jwk=FILE or --public-key=PEM_FILE"));
-    }
-  }
-  return request;
-}
-
 // LoadKey reads the key file named by --jwk or --public-key and returns the
-// key to store: its canonical JWK (RFC 7638 section 3.2, policy::CanonicalJwk)
-// and thumbprint, dated now. Errors name the option (usage errors).
-absl::StatusOr<va::AccountKey> LoadKey(const Request& request, const common::Clock& clock) {
-  const bool is_jwk = request.jwk_file.has_value();
+// key to store: its canonical JWK (RFC 7638 section 3.2) and thumbprint,
+// dated now. INVALID_ARGUMENT naming the option otherwise.
+absl::StatusOr<va::AccountKey> LoadKey(const Flags& flags, const common::Clock& clock) {
+  const std::optional<std::string> jwk_file = flags.Value("jwk");
+  const std::string& file = jwk_file.has_value() ? *jwk_file : *flags.Value("public-key");
   const std::string option =
-      is_jwk ? absl::StrCat("--jwk=", *request.jwk_file)
-             : absl::StrCat("--public-key=", *request.public_key_file);
-  absl::StatusOr<std::string> text =
-      common::ReadFile(is_jwk ? *request.jwk_file : *request.public_key_file);
+      absl::StrCat(jwk_file.has_value() ? "--jwk=" : "--public-key=", file);
+  absl::StatusOr<std::string> text = common::ReadFile(file);
   if (!text.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(option, ": ", text.status().message()));
   }
   absl::StatusOr<std::string> jwk =
-      is_jwk ? policy::CanonicalJwk(*text) : policy::PemPublicKeyToJwk(*text);
+      jwk_file.has_value() ? policy::CanonicalJwk(*text) : policy::PemPublicKeyToJwk(*text);
   if (!jwk.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(option, ": ", jwk.status().message()));
   }
@@ -202,98 +120,113 @@ absl::StatusOr<va::AccountKey> LoadKey(const Request& request, const common::Clo
   return key;
 }
 
-// Json prints one JSON value with protobuf's JSON printer (which does the
-// escaping).
-std::string Json(const google::protobuf::Value& value) {
-  std::string out;
-  if (!google::protobuf::util::MessageToJsonString(value, &out).ok()) return "null";
-  return out;
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
-std::string JsonString(absl::string_view text) {
-  google::protobuf::Value value;
-  value.set_string_value(std::string(text));
-  return Json(value);
-}
-
-std::string JsonTime(absl::Time t) {
-  if (t == absl::InfiniteFuture()) return "null";
-  return JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone()));
-}
-
-// JsonJwk embeds a stored JWK verbatim (vantagectl stores the canonical
-// RFC 7638 form, members in order) when it parses as a JSON object, else as
-// a JSON string.
-std::string JsonJwk(const std::string& jwk) {
-  google::protobuf::Struct parsed;
-  if (google::protobuf::util::JsonStringToMessage(jwk, &parsed).ok()) return jwk;
-  return JsonString(jwk);
-}
-
-// AccountJson renders `show`: fixed key order, current key first (the
-// order the store returns, SPEC.md 3).
-std::string AccountJson(const va::Account& account) {
-  std::string out = absl::StrCat("{\n  \"url\": ", JsonString(account.url),
-                                 ",\n  \"status\": ",
-                                 JsonString(va::AccountStatusName(account.status)),
-                                 ",\n  \"created\": ", JsonTime(account.created_at),
-                                 ",\n  \"keys\": [");
-  for (size_t i = 0; i < account.keys.size(); ++i) {
-    const va::AccountKey& key = account.keys[i];
-    absl::StrAppend(&out, i == 0 ? "\n" : ",\n", "    {\n      \"thumbprint\": ",
-                    JsonString(key.thumbprint), ",\n      \"current\": ",
-                    key.retired_at == absl::InfiniteFuture() ? "true" : "false",
-                    ",\n      \"added\": ", JsonTime(key.added_at),
-                    ",\n      \"retired\": ", JsonTime(key.retired_at),
-                    ",\n      \"jwk\": ", JsonJwk(key.jwk), "\n    }");
+// AccountJson renders `show` (see kUsage). The keys keep the store's order.
+absl::StatusOr<std::string> AccountJson(const va::Account& account) {
+  google::protobuf::Struct json;
+  SetString(&json, "url", account.url);
+  SetString(&json, "status", va::AccountStatusName(account.status));
+  SetString(&json, "created", Rfc3339(account.created_at));
+  google::protobuf::ListValue* keys = SetList(&json, "keys");
+  for (const va::AccountKey& key : account.keys) {
+    google::protobuf::Struct* entry = keys->add_values()->mutable_struct_value();
+    const bool current = key.retired_at == absl::InfiniteFuture();
+    SetString(entry, "thumbprint", key.thumbprint);
+    SetBool(entry, "current", current);
+    SetString(entry, "added", Rfc3339(key.added_at));
+    if (current) {
+      (*entry->mutable_fields())["retired"].set_null_value(google::protobuf::NULL_VALUE);
+    } else {
+      SetString(entry, "retired", Rfc3339(key.retired_at));
+    }
+    // The JWK as an object when it is one (vantagectl stores JSON), else as
+    // the stored string.
+    if (!google::protobuf::util::JsonStringToMessage(key.jwk, SetStruct(entry, "jwk")).ok()) {
+      SetString(entry, "jwk", key.jwk);
+    }
   }
-  absl::StrAppend(&out, account.keys.empty() ? "]\n}\n" : "\n  ]\n}\n");
-  return out;
+  return ToJson(json);
 }
 
 }  // namespace
 
+const Command& AccountsCommand() { return kCommand; }
+
 int RunAccountsCommand(const std::vector<std::string>& args, const common::Clock& clock,
                        std::ostream& out, std::ostream& err) {
-  absl::StatusOr<Request> request = ParseRequest(args);
-  if (!request.ok()) {
-    err << "vantagectl accounts: " << request.status().message()
-        << "\n(see vantagectl accounts --help)\n";
-    return 2;
+  const Command& cmd = kCommand;
+  if (args.empty()) {
+    return UsageError(cmd, "missing action: add, rotate-key, deactivate or show", err);
   }
-  if (request->help) {
-    out << kAccountsUsage;
-    return 0;
+  const std::string& name = args[0];
+  if (name == "help" || name == "--help" || name == "-h") {
+    out << kUsage;
+    return kExitOk;
   }
-  const std::string& action = args[0];
+  Action action;
+  if (name == "add") {
+    action = Action::kAdd;
+  } else if (name == "rotate-key") {
+    action = Action::kRotateKey;
+  } else if (name == "deactivate") {
+    action = Action::kDeactivate;
+  } else if (name == "show") {
+    action = Action::kShow;
+  } else {
+    return UsageError(
+        cmd, absl::StrCat("unknown action '", name, "' (add, rotate-key, deactivate or show)"),
+        err);
+  }
+  absl::StatusOr<Flags> flags =
+      TakesKey(action)
+          ? Flags::Parse(absl::MakeConstSpan(args).subspan(1), kKeySpec)
+          : Flags::Parse(absl::MakeConstSpan(args).subspan(1), kNoKeySpec);
+  if (!flags.ok()) {
+    return UsageError(cmd, absl::StrCat(name, ": ", flags.status().message()), err);
+  }
+  const std::string location = flags->Value("accounts").value_or("");
+  if (location.empty()) {
+    return UsageError(cmd, "--accounts is required (sqlite:PATH, a file path, or postgresql://...)",
+                      err);
+  }
+  const std::string url = flags->Value("account-url").value_or("");
+  if (url.empty()) return UsageError(cmd, "--account-url is required", err);
+  if (absl::Status status = va::ValidateAccountUrl(url); !status.ok()) {
+    return UsageError(cmd, absl::StrCat("--account-url: ", status.message()), err);
+  }
   std::optional<va::AccountKey> key;
-  if (TakesKey(request->action)) {
-    absl::StatusOr<va::AccountKey> loaded = LoadKey(*request, clock);
-    if (!loaded.ok()) {
-      err << "vantagectl accounts " << action << ": " << loaded.status().message() << "\n";
-      return 2;
+  if (TakesKey(action)) {
+    if (flags->Has("jwk") == flags->Has("public-key")) {
+      return UsageError(
+          cmd, absl::StrCat(name, " needs exactly one of --jwk=FILE or --public-key=PEM_FILE"),
+          err);
     }
+    absl::StatusOr<va::AccountKey> loaded = LoadKey(*flags, clock);
+    if (!loaded.ok()) return UsageError(cmd, loaded.status().message(), err);
     key = *std::move(loaded);
   }
 
   va::StoreOptions options;
-  // Only `add` may create a new SQLite file; for the others a missing file
-  // is a wrong --accounts.
-  options.create_if_missing = request->action == Action::kAdd;
+  // Only `add` may create a new SQLite file: for the others a missing file
+  // is a wrong --accounts, not an empty store.
+  options.create_if_missing = action == Action::kAdd;
   options.max_connections = 1;
   absl::StatusOr<std::unique_ptr<va::AccountStore>> store =
-      va::OpenAccountStore(request->accounts, options);
+      va::OpenAccountStore(location, options);
   if (!store.ok()) {
-    // A location the factory cannot parse is a usage error about --accounts;
-    // anything else (unreachable, missing file, corrupt) is a store error.
-    const bool usage = absl::IsInvalidArgument(store.status());
-    err << "vantagectl accounts " << action << ": " << (usage ? "--accounts: " : "")
-        << store.status().message() << "\n";
-    return usage ? 2 : 1;
+    // A location the factory cannot parse is a usage error; anything else
+    // (unreachable, missing file, corrupt) is a store failure.
+    if (absl::IsInvalidArgument(store.status())) {
+      return UsageError(cmd, absl::StrCat("--accounts: ", store.status().message()), err);
+    }
+    err << "vantagectl accounts " << name << ": " << store.status().message() << "\n";
+    return kExitFailed;
   }
-  const std::string& url = request->account_url;
   absl::Status status;
-  switch (request->action) {
+  switch (action) {
     case Action::kAdd:
       status = (*store)->Add(url, *key);
       if (status.ok()) out << "added account " << url << " with key " << key->thumbprint << "\n";
@@ -311,16 +244,18 @@ int RunAccountsCommand(const std::vector<std::string>& args, const common::Clock
       break;
     case Action::kShow: {
       absl::StatusOr<va::Account> account = (*store)->Lookup(url);
-      status = account.status();
-      if (status.ok()) out << AccountJson(*account);
+      absl::StatusOr<std::string> json =
+          account.ok() ? AccountJson(*account) : absl::StatusOr<std::string>(account.status());
+      status = json.status();
+      if (status.ok()) out << *json << "\n";
       break;
     }
   }
   if (!status.ok()) {
-    err << "vantagectl accounts " << action << ": " << status.message() << "\n";
-    return 1;
+    err << "vantagectl accounts " << name << ": " << status.message() << "\n";
+    return kExitFailed;
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace vantage::cli
