@@ -408,7 +408,7 @@ absl::StatusOr<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::Create(
   }
   // The store is built first so that connections refer to its options_,
   // which lives as long as they do.
-  auto store = std::unique_ptr<SqliteAccountStore>(new SqliteAccountStore(options, nullptr));
+  auto store = std::unique_ptr<SqliteAccountStore>(new SqliteAccountStore(options));
   const Options* stored = &store->options_;
   store->pool_ = std::make_unique<AccountStorePool<Connection>>(
       options.max_connections, [stored]() { return Connection::Open(*stored); });
@@ -418,9 +418,7 @@ absl::StatusOr<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::Create(
   return store;
 }
 
-SqliteAccountStore::SqliteAccountStore(
-    const Options& options, std::unique_ptr<AccountStorePool<Connection>> pool)
-    : options_(options), pool_(std::move(pool)) {}
+SqliteAccountStore::SqliteAccountStore(const Options& options) : options_(options) {}
 
 SqliteAccountStore::~SqliteAccountStore() = default;
 

@@ -56,8 +56,7 @@ class SqliteAccountStore final : public AccountStore {
   class Connection;
 
  private:
-  SqliteAccountStore(const Options& options,
-                     std::unique_ptr<AccountStorePool<Connection>> pool);
+  explicit SqliteAccountStore(const Options& options);
 
   const Options options_;
   std::unique_ptr<AccountStorePool<Connection>> pool_;

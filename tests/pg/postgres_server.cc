@@ -23,6 +23,7 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -167,7 +168,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
   }
 
   // From here on the destructor removes `dir`.
-  absl::StatusOr<int> port = FreeLoopbackPort();
+  absl::StatusOr<int> port = options.port != 0 ? options.port : FreeLoopbackPort();
   if (!port.ok()) {
     std::filesystem::remove_all(dir);
     return port.status();
@@ -192,7 +193,17 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
     return absl::FailedPreconditionError(
         absl::StrCat("initdb failed: ", init.status().message()));
   }
-  if (absl::Status status = server->Launch(); !status.ok()) return status;
+  // The port was free a moment ago; another process (parallel tests) may
+  // take it before postgres binds it. Then try another one.
+  for (int attempt = 1;; ++attempt) {
+    absl::Status status = server->Launch();
+    if (status.ok()) break;
+    const bool port_taken = absl::StrContains(server->Log(), "Address already in use");
+    if (!port_taken || attempt == 3) return status;
+    absl::StatusOr<int> next = FreeLoopbackPort();
+    if (!next.ok()) return next.status();
+    server->port_ = *next;
+  }
 
   // RandomPassword yields only [A-Za-z0-9], so single quotes suffice.
   if (absl::Status status = server->ExecAsAdmin(

@@ -38,6 +38,10 @@ class PostgresServer {
     absl::Duration start_timeout = absl::Seconds(60);
     // Extra `-c name=value` server settings.
     std::vector<std::string> settings;
+    // The TCP port to try first; 0 picks a free one. Either way, when the
+    // port turns out to be taken, Start moves to another free port (port()
+    // says which).
+    int port = 0;
   };
 
   // Start initializes and starts a server. FAILED_PRECONDITION with a clear
@@ -101,7 +105,8 @@ class PostgresServer {
   const std::string dir_;
   // Prefix that runs a command as the postgres user (setpriv ...), or empty.
   const std::vector<std::string> run_as_;
-  const int port_;
+  // Chosen at Start (again if the first choice was taken meanwhile).
+  int port_;
   const std::string password_;
   std::unique_ptr<harness::Subprocess> process_;
 };

@@ -1,7 +1,10 @@
 #include "tests/pg/postgres_server.h"
 
 #include <postgresql/libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -101,6 +104,28 @@ TEST(PostgresServerLifetimeTest, DestructorStopsTheServerAndRemovesItsFiles) {
   server->reset();
   EXPECT_THAT(QueryOne(uri, "SELECT 1"), HasSubstr("error: "));
   EXPECT_NE(stat(dir.c_str(), &st), 0) << dir << " still exists";
+}
+
+TEST(PostgresServerOptionsTest, ATakenPortIsReplacedByAFreeOne) {
+  // Hold a port, as a parallel test might between the harness picking it and
+  // postgres binding it.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  PostgresServer::Options options;
+  options.port = ntohs(addr.sin_port);
+  auto server = PostgresServer::Start(options);
+  close(fd);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_NE((*server)->port(), options.port);
+  EXPECT_EQ(QueryOne((*server)->uri(), "SELECT 1"), "1");
+  EXPECT_THAT((*server)->Log(), HasSubstr("Address already in use"));
 }
 
 TEST(PostgresServerOptionsTest, MissingBinariesGiveAClearError) {
