@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/config_util.h"
 #include "common/status_macros.h"
 #include "policy/identifier.h"
 #include "policy/proto_convert.h"
@@ -29,14 +30,6 @@ bool IsPrintableAscii(absl::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-google::protobuf::Duration DurationToProto(absl::Duration d) {
-  google::protobuf::Duration out;
-  const int64_t nanos = absl::ToInt64Nanoseconds(d);
-  out.set_seconds(nanos / 1000000000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1000000000));
-  return out;
-}
-
 std::string NewRequestId() {
   thread_local absl::BitGen gen;
   const uint64_t a = absl::Uniform<uint64_t>(gen);
@@ -48,6 +41,8 @@ v1::PerspectiveAnswer AnswerFromStatus(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kDeadlineExceeded: return v1::PERSPECTIVE_ANSWER_DEADLINE_EXCEEDED;
     case absl::StatusCode::kCancelled: return v1::PERSPECTIVE_ANSWER_CANCELLED;
+    // RemoteObserver's verdict on an answer from another identity.
+    case absl::StatusCode::kFailedPrecondition: return v1::PERSPECTIVE_ANSWER_IDENTITY_MISMATCH;
     default: return v1::PERSPECTIVE_ANSWER_TRANSPORT_ERROR;
   }
 }
@@ -131,7 +126,7 @@ void ValidationAuthority::Validation::Run(std::shared_ptr<Validation> self,
   const absl::Time t0 = va->deps_.clock->Now();
   absl::StatusOr<Account> account = va->deps_.store->Lookup(self->request_.account_url());
   const absl::Duration store_latency = va->deps_.clock->Now() - t0;
-  *self->account_.mutable_lookup_duration() = DurationToProto(store_latency);
+  *self->account_.mutable_lookup_duration() = common::DurationToProto(store_latency);
   va->metrics_->StoreLookup(store_latency, account.status());
   if (!account.ok()) {
     if (account.status().code() == absl::StatusCode::kNotFound) {
@@ -268,7 +263,7 @@ void ValidationAuthority::Validation::OnAnswer(int index,
     slot.done = true;
     latency = now - slot.started;
     v1::PerspectiveEvidence& ev = slot.evidence;
-    *ev.mutable_duration() = DurationToProto(latency);
+    *ev.mutable_duration() = common::DurationToProto(latency);
     if (!observation.ok()) {
       ev.set_answer(AnswerFromStatus(observation.status()));
       ev.set_error(observation.status().ToString());
@@ -439,8 +434,8 @@ v1::AuditRecord ValidationAuthority::Validation::AuditLocked(absl::Time now) con
   *audit.mutable_policy() = policy_;
   *audit.mutable_result() = result_;
   for (auto& ev : EvidenceLocked(true)) *audit.add_final_perspectives() = std::move(ev);
-  *audit.mutable_answer_latency() = DurationToProto(answered_at_ - start_);
-  *audit.mutable_total_latency() = DurationToProto(now - start_);
+  *audit.mutable_answer_latency() = common::DurationToProto(answered_at_ - start_);
+  *audit.mutable_total_latency() = common::DurationToProto(now - start_);
   return audit;
 }
 
@@ -598,6 +593,8 @@ bool ValidationAuthority::Drain(absl::Time deadline) {
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return in_flight_ == 0; };
   return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
+
+void ValidationAuthority::Rejected(absl::string_view reason) { metrics_->Rejected(reason); }
 
 int ValidationAuthority::in_flight() const {
   absl::MutexLock lock(&mu_);

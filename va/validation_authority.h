@@ -98,6 +98,10 @@ class ValidationAuthority {
   // In-flight validations (including straggler phase).
   int in_flight() const;
 
+  // Rejected counts a call refused before validating (for the RPC layer:
+  // "unauthenticated", "permission_denied", "shutting_down").
+  void Rejected(absl::string_view reason);
+
  private:
   class Validation;
   friend class Validation;

@@ -1,0 +1,81 @@
+#include "common/server_util.h"
+
+#include <pthread.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/tls.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace vantage::common {
+namespace {
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+void BlockStopSignals() {
+  sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+std::string WaitForStopSignal() {
+  sigset_t set = StopSignals();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+void LogLine(absl::string_view line) {
+  const std::string out =
+      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
+                   " ", line, "\n");
+  std::fwrite(out.data(), 1, out.size(), stderr);
+}
+
+std::string BoundAddress(absl::string_view listen_address, int port) {
+  absl::StatusOr<HostPort> hp = SplitHostPort(listen_address);
+  const std::string host = hp.ok() ? hp->host : "?";
+  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
+                                             : absl::StrCat(host, ":", port);
+}
+
+absl::StatusOr<GrpcServer> StartGrpcServer(
+    const std::string& listen_address, std::shared_ptr<grpc::ServerCredentials> credentials,
+    const std::vector<grpc::Service*>& services, int max_request_bytes) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  GrpcServer out;
+  builder.AddListeningPort(listen_address, std::move(credentials), &out.port);
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  builder.SetMaxReceiveMessageSize(max_request_bytes);
+  out.server = builder.BuildAndStart();
+  if (out.server == nullptr || out.port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address));
+  }
+  out.address = BoundAddress(listen_address, out.port);
+  return out;
+}
+
+void SetHealth(grpc::Server& server, const std::vector<std::string>& service_names,
+               bool serving) {
+  grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+  if (health == nullptr) return;
+  for (const std::string& name : service_names) health->SetServingStatus(name, serving);
+  health->SetServingStatus(serving);
+}
+
+}  // namespace vantage::common

@@ -1,0 +1,52 @@
+// The pieces every Vantage server binary's main() shares: signal handling,
+// timestamped log lines, and building a gRPC server with the standard
+// services (grpc.health.v1 and server reflection, DESIGN.md "APIs").
+#ifndef VANTAGE_COMMON_SERVER_UTIL_H_
+#define VANTAGE_COMMON_SERVER_UTIL_H_
+
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/grpcpp.h"
+
+namespace vantage::common {
+
+// BlockStopSignals blocks SIGTERM and SIGINT in the calling thread (call it
+// first in main(), before any thread exists, so every thread inherits the
+// mask) and ignores SIGPIPE. WaitForStopSignal then takes them
+// synchronously and returns "SIGTERM" or "SIGINT".
+void BlockStopSignals();
+std::string WaitForStopSignal();
+
+// LogLine writes "<RFC 3339 UTC time> <line>\n" to stderr (thread-safe).
+void LogLine(absl::string_view line);
+
+// BoundAddress is `listen_address` with the port the server really got
+// ("[::1]:4433" for IPv6 hosts).
+std::string BoundAddress(absl::string_view listen_address, int port);
+
+// GrpcServer is a started server and the port it listens on.
+struct GrpcServer {
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::string address;  // BoundAddress(listen_address, port)
+};
+
+// StartGrpcServer listens on `listen_address` with `credentials`, serves
+// `services` plus grpc.health.v1 (every service SERVING) and reflection,
+// and bounds request size. UNAVAILABLE when the address cannot be bound.
+absl::StatusOr<GrpcServer> StartGrpcServer(
+    const std::string& listen_address, std::shared_ptr<grpc::ServerCredentials> credentials,
+    const std::vector<grpc::Service*>& services, int max_request_bytes);
+
+// SetHealth marks the server (and each service named) SERVING or NOT_SERVING.
+void SetHealth(grpc::Server& server, const std::vector<std::string>& service_names, bool serving);
+
+}  // namespace vantage::common
+
+#endif  // VANTAGE_COMMON_SERVER_UTIL_H_

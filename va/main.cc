@@ -1,0 +1,178 @@
+// vantage-va: the validation authority (DESIGN.md "Components").
+//
+//   vantage-va --config=FILE [--accounts=LOCATION] [--insecure] [--log_requests]
+//
+// Loads and validates the VaConfig textproto (every problem at once; exit 2),
+// opens the account store (SQLite file or PostgreSQL), the audit log, its own
+// (primary) libunbound perspective and a long-lived mTLS channel to every
+// remote perspective, serves vantage.v1.ValidationAuthority with mTLS (plus
+// grpc.health.v1 and reflection) and /metrics, and prints once ready:
+//   vantage-va metrics on HOST:PORT       (when metrics_address is set)
+//   vantage-va listening on HOST:PORT     (always last)
+// On SIGTERM/SIGINT: health NOT_SERVING, new calls refused, validations
+// (stragglers and audit records included) drained for up to shutdown_grace,
+// the audit log flushed, exit 0.
+//
+// --accounts overrides account_store ("sqlite:/path" or "postgresql://...").
+// --insecure: plaintext on every hop, refused unless every address is
+// loopback (DESIGN.md "Security": local demos only).
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/server_util.h"
+#include "common/tls.h"
+#include "perspective/remote_observer.h"
+#include "perspective/unbound_observer.h"
+#include "prometheus/registry.h"
+#include "va/account_store_factory.h"
+#include "va/audit_log.h"
+#include "va/config.h"
+#include "va/service.h"
+#include "va/validation_authority.h"
+
+ABSL_FLAG(std::string, config, "", "VaConfig textproto file (required).");
+ABSL_FLAG(std::string, accounts, "",
+          "Account store, overrides account_store: sqlite:/path or postgresql://...");
+ABSL_FLAG(bool, insecure, false,
+          "Plaintext on every hop without client authentication (loopback addresses only).");
+
+namespace vantage::va {
+namespace {
+
+// A ValidatePersistRequest is small (identifier <= 1 KiB, URL <= 2 KiB).
+constexpr int kMaxRequestBytes = 64 * 1024;
+
+int Fail(int code, absl::string_view what) {
+  std::fprintf(stderr, "vantage-va: %s\n", std::string(what).c_str());
+  return code;
+}
+
+int Run(int argc, char** argv) {
+  common::BlockStopSignals();
+  absl::ParseCommandLine(argc, argv);
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  if (config_path.empty()) return Fail(2, "--config=FILE is required");
+  common::RealClock clock;
+  VaConfigOverrides overrides;
+  overrides.account_store = absl::GetFlag(FLAGS_accounts);
+  overrides.insecure_plaintext = absl::GetFlag(FLAGS_insecure);
+  absl::StatusOr<v1::VaConfig> config = LoadVaConfig(config_path, clock.Now(), overrides);
+  if (!config.ok()) return Fail(2, absl::StrCat("refusing to start: ", config.status().message()));
+
+  if (config->accounturi_mode() == v1::ACCOUNT_URI_MODE_LEGACY_RAW) {
+    common::LogLine(
+        "WARNING: accounturi_mode LEGACY_RAW: records naming a raw account URL are accepted. "
+        "This is the proxy-ACME-server attack surface that draft-ietf-acme-dns-persist-02 "
+        "closed (SPEC.md 3); use it only for clients that cannot compute the hashed form.");
+  }
+  StoreOptions store_options;
+  absl::StatusOr<std::unique_ptr<AccountStore>> store =
+      OpenAccountStore(config->account_store(), store_options);
+  if (!store.ok()) return Fail(1, absl::StrCat("account store: ", store.status().ToString()));
+  absl::StatusOr<std::unique_ptr<FileAuditSink>> audit = FileAuditSink::Create(config->audit());
+  if (!audit.ok()) return Fail(1, audit.status().ToString());
+
+  perspective::UnboundObserver::Options primary_options;
+  primary_options.perspective_id = config->primary_id();
+  primary_options.rir = config->primary_rir();
+  primary_options.region = "primary";
+  primary_options.resolver = config->primary_resolver();
+  absl::StatusOr<std::unique_ptr<perspective::UnboundObserver>> primary =
+      perspective::UnboundObserver::Create(primary_options);
+  if (!primary.ok()) return Fail(1, absl::StrCat("primary resolver: ", primary.status().ToString()));
+
+  std::vector<std::unique_ptr<perspective::RemoteObserver>> remotes;
+  ValidationAuthority::Deps deps;
+  deps.primary = {config->primary_id(), config->primary_rir(), primary->get()};
+  for (const v1::RemotePerspectiveConfig& r : config->remotes()) {
+    perspective::RemoteObserver::Options options;
+    options.address = r.address();
+    options.tls = r.tls();
+    options.expected_id = r.id();
+    options.expected_rir = r.rir();
+    absl::StatusOr<std::unique_ptr<perspective::RemoteObserver>> remote =
+        perspective::RemoteObserver::Create(options);
+    if (!remote.ok()) {
+      return Fail(2, absl::StrCat("remote ", r.id(), ": ", remote.status().ToString()));
+    }
+    deps.remotes.push_back({r.id(), r.rir(), remote->get()});
+    remotes.push_back(*std::move(remote));
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  deps.store = store->get();
+  deps.audit = audit->get();
+  deps.clock = &clock;
+  deps.registry = registry.get();
+  absl::StatusOr<std::unique_ptr<ValidationAuthority>> va =
+      ValidationAuthority::Create(VaOptionsFromConfig(*config), deps);
+  if (!va.ok()) return Fail(2, va.status().ToString());
+  VaService service(va->get(), config->tls());
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      common::MakeServerCredentials(config->tls(), config->listen_address());
+  if (!credentials.ok()) return Fail(2, credentials.status().ToString());
+  absl::StatusOr<common::GrpcServer> server =
+      common::StartGrpcServer(config->listen_address(), *credentials, {&service}, kMaxRequestBytes);
+  if (!server.ok()) return Fail(1, server.status().ToString());
+  const std::vector<std::string> service_names = {v1::ValidationAuthority::service_full_name()};
+  common::SetHealth(*server->server, service_names, true);
+
+  std::unique_ptr<common::MetricsServer> metrics;
+  if (!config->metrics_address().empty()) {
+    auto started = common::MetricsServer::Start(config->metrics_address(), registry);
+    if (!started.ok()) {
+      server->server->Shutdown();
+      return Fail(1, started.status().ToString());
+    }
+    metrics = *std::move(started);
+    std::printf("vantage-va metrics on %s\n", metrics->address().c_str());
+  }
+  // Warm the remote channels so the first validation does not pay for the
+  // mTLS handshakes (perf-floors: a new mTLS connection costs ~60 calls).
+  for (auto& r : remotes) r->WaitForConnected(absl::Now() + absl::Seconds(2));
+  common::LogLine(absl::StrCat(
+      "va ", config->id(), " serving on ", server->address,
+      config->tls().insecure_plaintext() ? " in PLAINTEXT (local demo mode)" : " with mTLS",
+      "; accounturi mode ", v1::AccountUriMode_Name(config->accounturi_mode()), "; ",
+      remotes.size(), " remote perspectives; account store ",
+      RedactAccountStoreLocation(config->account_store())));
+  std::printf("vantage-va listening on %s\n", server->address.c_str());
+  std::fflush(stdout);
+
+  const std::string sig = common::WaitForStopSignal();
+  const absl::Duration grace = ShutdownGrace(*config);
+  common::LogLine(absl::StrCat("received ", sig, ": draining ", (*va)->in_flight(),
+                               " validations for up to ", absl::FormatDuration(grace)));
+  common::SetHealth(*server->server, service_names, false);
+  service.StartDraining();
+  if (!(*va)->Drain(absl::Now() + grace)) {
+    common::LogLine(absl::StrCat("shutdown grace expired with ", (*va)->in_flight(),
+                                 " validations in flight"));
+  }
+  server->server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  server->server->Wait();
+  // Remote calls still running are cancelled (CANCELLED evidence), the
+  // primary's pending lookups end with UNAVAILABLE; then the VA is idle.
+  remotes.clear();
+  primary->reset();
+  (*va)->Drain(absl::Now() + absl::Seconds(5));
+  if (absl::Status s = (*audit)->Flush(); !s.ok()) {
+    common::LogLine(absl::StrCat("audit log: ", s.ToString()));
+  }
+  metrics.reset();
+  common::LogLine("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace vantage::va
+
+int main(int argc, char** argv) { return vantage::va::Run(argc, argv); }
