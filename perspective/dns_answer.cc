@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -19,13 +20,13 @@ namespace vantage::perspective {
 namespace {
 
 // RAII for the ldns objects (STYLE.md: one owner per C handle).
-struct PktDeleter {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+struct RrDeleter {
+  void operator()(ldns_rr* r) const { ldns_rr_free(r); }
 };
 struct RdfDeleter {
   void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
 };
-using PktPtr = std::unique_ptr<ldns_pkt, PktDeleter>;
+using RrPtr = std::unique_ptr<ldns_rr, RrDeleter>;
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfDeleter>;
 
 std::string RdfName(const ldns_rdf* rdf) {
@@ -73,36 +74,54 @@ std::string DnameToString(const uint8_t* wire, size_t length) {
 absl::StatusOr<DnsAnswer> ParseDnsAnswer(absl::string_view qname,
                                          uint16_t qtype, const uint8_t* packet,
                                          size_t length) {
-  ldns_pkt* raw = nullptr;
-  ldns_status status = ldns_wire2pkt(&raw, packet, length);
-  PktPtr pkt(raw);
-  if (status != LDNS_STATUS_OK || pkt == nullptr) {
+  // Only the question and the answer section matter here; ldns reads them
+  // RR by RR (ldns_wire2rr), the authority and additional sections (NSEC,
+  // SOA, OPT) are not parsed at all.
+  if (packet == nullptr || length < LDNS_HEADER_SIZE) {
+    return absl::InvalidArgumentError("unparseable DNS answer: too short");
+  }
+  if (LDNS_QDCOUNT(packet) != 1) {
+    return absl::InvalidArgumentError("DNS answer without exactly one question");
+  }
+  size_t pos = LDNS_HEADER_SIZE;
+  ldns_rr* raw = nullptr;
+  ldns_status status =
+      ldns_wire2rr(&raw, packet, length, &pos, LDNS_SECTION_QUESTION);
+  RrPtr question(raw);
+  if (status != LDNS_STATUS_OK) {
     return absl::InvalidArgumentError(absl::StrCat(
         "unparseable DNS answer: ", ldns_get_errorstr_by_id(status)));
   }
-  const ldns_rr_list* question = ldns_pkt_question(pkt.get());
-  if (question == nullptr || ldns_rr_list_rr_count(question) != 1) {
-    return absl::InvalidArgumentError("DNS answer without exactly one question");
-  }
-  const ldns_rr* q = ldns_rr_list_rr(question, 0);
-  std::string asked = RdfName(ldns_rr_owner(q));
-  if (asked != absl::AsciiStrToLower(qname) || ldns_rr_get_type(q) != qtype) {
+  const ldns_rdf* qowner = ldns_rr_owner(question.get());
+  if (ldns_rr_get_type(question.get()) != qtype ||
+      !absl::EqualsIgnoreCase(RdfName(qowner), qname)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "DNS answer is for ", asked, " type ", ldns_rr_get_type(q),
-        ", not the question asked"));
+        "DNS answer is for ", RdfName(qowner), " type ",
+        ldns_rr_get_type(question.get()), ", not the question asked"));
+  }
+  std::vector<RrPtr> rrs;
+  const size_t count = LDNS_ANCOUNT(packet);
+  rrs.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    raw = nullptr;
+    status = ldns_wire2rr(&raw, packet, length, &pos, LDNS_SECTION_ANSWER);
+    RrPtr rr(raw);
+    if (status != LDNS_STATUS_OK) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unparseable DNS answer: ", ldns_get_errorstr_by_id(status)));
+    }
+    rrs.push_back(std::move(rr));
   }
 
   DnsAnswer answer;
-  const ldns_rr_list* rrs = ldns_pkt_answer(pkt.get());
-  size_t count = rrs == nullptr ? 0 : ldns_rr_list_rr_count(rrs);
   // Follow the alias chain from the question name. `current` points into
-  // the packet or into `synthesized` (DNAME rewrites).
-  const ldns_rdf* current = ldns_rr_owner(q);
+  // the parsed RRs or into `synthesized` (DNAME rewrites).
+  const ldns_rdf* current = qowner;
   std::vector<RdfPtr> synthesized;
   for (int hop = 0; hop < kMaxAliasHops; ++hop) {
     const ldns_rdf* next = nullptr;
     for (size_t i = 0; i < count && next == nullptr; ++i) {
-      const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
+      const ldns_rr* rr = rrs[i].get();
       if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
           ldns_rr_rd_count(rr) == 1 &&
           ldns_dname_compare(ldns_rr_owner(rr), current) == 0) {
@@ -112,7 +131,7 @@ absl::StatusOr<DnsAnswer> ParseDnsAnswer(absl::string_view qname,
     // A DNAME without the CNAME a server synthesizes from it (RFC 6672
     // section 3.1): rewrite the name ourselves.
     for (size_t i = 0; i < count && next == nullptr; ++i) {
-      const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
+      const ldns_rr* rr = rrs[i].get();
       if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNAME &&
           ldns_rr_rd_count(rr) == 1 &&
           ldns_dname_compare(ldns_rr_owner(rr), current) != 0 &&
@@ -128,12 +147,15 @@ absl::StatusOr<DnsAnswer> ParseDnsAnswer(absl::string_view qname,
     answer.cname_chain.push_back(RdfName(current));
     current = next;
   }
-  answer.canonical_name = RdfName(current);
+  // Without aliases the canonical name is the question (already checked).
+  answer.canonical_name = answer.cname_chain.empty()
+                              ? absl::AsciiStrToLower(qname)
+                              : RdfName(current);
 
   // The RRset: only records of the asked type owned by the canonical name.
   bool first = true;
   for (size_t i = 0; i < count; ++i) {
-    const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
+    const ldns_rr* rr = rrs[i].get();
     if (ldns_rr_get_type(rr) != qtype ||
         ldns_dname_compare(ldns_rr_owner(rr), current) != 0) {
       continue;

@@ -3,7 +3,7 @@
 // name, and the RRset of the asked type at that canonical name only - TXT
 // character-strings as raw bytes (SPEC.md 2: joining them is the policy's
 // job), CAA as flags/tag/value (RFC 8659 section 4.1). The wire format is
-// parsed by ldns (ldns_wire2pkt), never by hand.
+// parsed by ldns (ldns_wire2rr, question and answer sections), never by hand.
 #ifndef VANTAGE_PERSPECTIVE_DNS_ANSWER_H_
 #define VANTAGE_PERSPECTIVE_DNS_ANSWER_H_
 
