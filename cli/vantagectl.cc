@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/accounts_command.h"
 #include "cli/check_command.h"
 #include "cli/command.h"
 #include "cli/record_command.h"
@@ -16,6 +17,7 @@ namespace {
 const Command& (*const kCommands[])() = {
     &CheckCommand,
     &RecordCommand,
+    &AccountsCommand,
 };
 
 void PrintUsage(std::ostream& os) {
