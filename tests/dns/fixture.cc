@@ -310,7 +310,19 @@ absl::Status DnsFixture::StopInstance(absl::string_view instance, bool crash) {
     return absl::FailedPreconditionError(
         absl::StrCat("knotd ", instance, " is not running"));
   }
-  if (crash) it->second->Signal(SIGKILL);
+  if (crash) {
+    // Runtime updates must survive the "crash": have knotd write every zone
+    // back first (zonefile-sync: 0 flushes soon after an update, but not
+    // synchronously; on restart the zone file wins over the journal).
+    if (instance != "attacker") {
+      harness::RunCommand({"knotc", "-c",
+                           absl::StrCat(dir_, "/", instance, "/knot.conf"), "-b",
+                           "-t", "5", "zone-flush"},
+                          absl::Seconds(10))
+          .IgnoreError();
+    }
+    it->second->Signal(SIGKILL);
+  }
   it->second->Stop();  // reaps (SIGTERM first when not crashed)
   it->second.reset();
   return absl::OkStatus();

@@ -144,7 +144,8 @@ class DnsFixture {
                       const std::vector<std::string>& commands);
 
   // StopInstance takes "infra", "auth" or "attacker" down: SIGKILL (like a
-  // crash) or, with crash=false, SIGTERM and a clean exit (~2 s).
+  // crash, after `knotc zone-flush` so that runtime updates persist) or,
+  // with crash=false, SIGTERM and a clean exit (~2 s).
   absl::Status StopInstance(absl::string_view instance, bool crash = true);
   // StartInstance brings it back (its zones and runtime updates persist)
   // and waits until its zones answer again.

@@ -464,6 +464,7 @@ case "${1:-}" in
   start-attacker) prepare_attacker; start_knotd attacker; wait_ready attacker; echo "attacker knotd on $ATK" ;;
   start-instance) start_knotd "$2"; wait_ready "$2" ;;
   stop-instance) # "server down": SIGKILL (instant, like a crash); SIG=TERM for a clean stop (~2 s)
+    knotc -c "$FIX_DIR/$2/knot.conf" -b -t 5 zone-flush >/dev/null 2>&1 || true   # keep runtime updates
     pid=$(cat "$FIX_DIR/$2/pid"); kill -"${SIG:-KILL}" "$pid"; while alive "$pid"; do sleep 0.01; done; rm -f "$FIX_DIR/$2/pid" ;;
   *) echo "usage: $0 prepare|start|wait [INSTANCE...]|stop|status|update ZONE CMD...|start-attacker|prepare-attacker|start-instance NAME|stop-instance NAME" >&2; exit 2 ;;
 esac

@@ -288,6 +288,9 @@ TEST_F(FixtureTest, RestartedAuthServerIsSeenAgain) {
   std::unique_ptr<Resolver> r = Resolver::Create(*dns_);
   ASSERT_EQ(r->Resolve("_validation-persist.example.test", kTxt).State(),
             "secure");
+  // A runtime update made just before the crash survives it.
+  const std::string added = "_validation-persist.survivor.example.test";
+  ASSERT_TRUE(dns_->SetTxt(added, {{"still here"}}, 60).ok());
   ASSERT_TRUE(dns_->StopInstance("auth").ok());
   EXPECT_FALSE(dns_->InstanceRunning("auth"));
   // Not cached: the dead server gives SERVFAIL.
@@ -305,6 +308,10 @@ TEST_F(FixtureTest, RestartedAuthServerIsSeenAgain) {
   EXPECT_EQ(up.rcode, 0);
   EXPECT_EQ(up.State(), "secure");
   EXPECT_EQ(up.records, 2);
+  Answer survivor = r->Resolve(added, kTxt);
+  EXPECT_EQ(survivor.State(), "secure");
+  EXPECT_EQ(survivor.txt,
+            (std::vector<std::vector<std::string>>{{"still here"}}));
 }
 
 TEST_F(FixtureTest, AttackerServesForgedUnsignedData) {
