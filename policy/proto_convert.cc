@@ -157,6 +157,37 @@ std::vector<MinRemotesRule> MinRemotesRulesFromProto(const v1::MpicConfig& mpic)
   return rules;
 }
 
+CaaResult EvaluateCaaObservation(const v1::CaaObservation& caa, const CaaRequest& request) {
+  CaaResult forbid;
+  forbid.decision = CaaDecision::kForbid;
+  if (!caa.complete()) {
+    forbid.reason =
+        "the CAA lookup did not complete (timeout, SERVFAIL, DNSSEC bogus or indeterminate): "
+        "never permission (SPEC.md 7, BR 3.2.2.8)";
+    return forbid;
+  }
+  if (caa.relevant_step() == -1) {
+    CaaResult permit;
+    permit.decision = CaaDecision::kPermit;
+    permit.reason = "no CAA records up to the TLD: issuance is not restricted (RFC 8659 section 3)";
+    return permit;
+  }
+  if (caa.relevant_step() < 0 || caa.relevant_step() >= caa.steps_size()) {
+    forbid.reason = absl::StrCat("CAA observation: relevant_step ", caa.relevant_step(),
+                                 " is out of range (", caa.steps_size(), " steps)");
+    return forbid;
+  }
+  std::vector<CaaProperty> rrset;
+  for (const v1::CaaRecord& r : caa.steps(caa.relevant_step()).records()) {
+    if (r.flags() > 255) {
+      forbid.reason = absl::StrCat("CAA observation: flags ", r.flags(), " do not fit one octet");
+      return forbid;
+    }
+    rrset.push_back({static_cast<uint8_t>(r.flags()), r.tag(), r.value()});
+  }
+  return EvaluateCaa(rrset, request);
+}
+
 void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evidence) {
   evidence->set_outcome(OutcomeToProto(verdict.outcome));
   if (verdict.problem.has_value()) {

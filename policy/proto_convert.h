@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "policy/caa.h"
 #include "policy/quorum.h"
 #include "policy/record.h"
 #include "proto/config.pb.h"
@@ -51,6 +52,13 @@ v1::Quorum QuorumToProto(const QuorumDecision& decision);
 // MinRemotesRulesFromProto converts MpicConfig.min_remotes (empty = the
 // default table, which DecideQuorum applies for an empty list).
 std::vector<MinRemotesRule> MinRemotesRulesFromProto(const v1::MpicConfig& mpic);
+
+// EvaluateCaaObservation decides CAA from a perspective's CaaObservation
+// (SPEC.md 7): an incomplete climb (a step not answered, SERVFAIL, BOGUS or
+// INDETERMINATE) is never permission; relevant_step -1 (no CAA anywhere) is
+// permission; otherwise EvaluateCaa on the relevant step's records. A flags
+// value above 255 or a relevant_step out of range forbids.
+CaaResult EvaluateCaaObservation(const v1::CaaObservation& caa, const CaaRequest& request);
 
 // TimeToProto converts a finite absl::Time to a Timestamp (clamped to the
 // Timestamp range, 0001-01-01 .. 9999-12-31).

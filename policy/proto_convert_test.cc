@@ -117,6 +117,29 @@ TEST(ProtoConvert, MinRemotesRules) {
   EXPECT_EQ(MinRemotesRequired(absl::FromUnixSeconds(1700000000), rules), 3);
 }
 
+TEST(ProtoConvert, CaaObservation) {
+  CaaRequest req;
+  req.issuers = {"authority.example"};
+  req.account_url = "https://ca.example/acct/123";
+  v1::CaaObservation caa;
+  caa.set_complete(false);
+  caa.set_relevant_step(-1);
+  EXPECT_EQ(EvaluateCaaObservation(caa, req).decision, CaaDecision::kForbid);
+  caa.set_complete(true);
+  EXPECT_EQ(EvaluateCaaObservation(caa, req).decision, CaaDecision::kPermit);
+  caa.set_relevant_step(1);
+  EXPECT_EQ(EvaluateCaaObservation(caa, req).decision, CaaDecision::kForbid);  // out of range
+  caa.add_steps();                                    // www.example.com: nothing
+  v1::CaaRecord* r = caa.add_steps()->add_records();  // example.com
+  r->set_tag("issue");
+  r->set_value("other.example");
+  EXPECT_EQ(EvaluateCaaObservation(caa, req).decision, CaaDecision::kForbid);
+  r->set_value("authority.example");
+  EXPECT_EQ(EvaluateCaaObservation(caa, req).decision, CaaDecision::kPermit);
+  r->set_flags(256);
+  EXPECT_EQ(EvaluateCaaObservation(caa, req).decision, CaaDecision::kForbid);
+}
+
 TEST(ProtoConvert, TimestampClamps) {
   EXPECT_EQ(TimeToProto(absl::FromUnixSeconds(INT64_MAX)).seconds(), 253402300799);
   EXPECT_EQ(TimeToProto(absl::InfiniteFuture()).seconds(), 253402300799);
