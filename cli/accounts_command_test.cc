@@ -1,5 +1,6 @@
-// In-process tests of `vantagectl accounts` (RunAccountsCommand) against a
-// real SQLite file and a real PostgreSQL server.
+// Tests of `vantagectl accounts`: in process (RunAccountsCommand, pinned
+// clock) against a real SQLite file and a real PostgreSQL server, and through
+// the built vantagectl binary.
 #include "cli/accounts_command.h"
 
 #include <openssl/evp.h>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "cli/test_process.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -48,10 +50,13 @@ std::string WriteFile(absl::string_view name, absl::string_view content) {
   return path;
 }
 
-// NewEcPublicKeyPem makes a fresh P-256 key and returns its public half as
-// PEM (SubjectPublicKeyInfo), as `openssl pkey -pubout` writes it.
-std::string NewEcPublicKeyPem() {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
+// NewPublicKeyPem makes a fresh key ("EC" P-256 or "ED25519") and returns
+// its public half as PEM (SubjectPublicKeyInfo), as `openssl pkey -pubout`
+// writes it.
+std::string NewPublicKeyPem(const char* type = "EC") {
+  EVP_PKEY* key = absl::string_view(type) == "EC"
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, type);
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PUBKEY(bio, key);
   char* data = nullptr;
@@ -103,7 +108,7 @@ const google::protobuf::Value& Field(const google::protobuf::Struct& s, const st
 
 TEST_F(AccountsCommandTest, AddRotateDeactivateShowWithJwkAndPem) {
   const std::string jwk = WriteFile("rfc.jwk", kRfcJwk);
-  const std::string pem_text = NewEcPublicKeyPem();
+  const std::string pem_text = NewPublicKeyPem();
   const std::string pem = WriteFile("ec.pem", pem_text);
   absl::StatusOr<std::string> pem_thumbprint = policy::PemPublicKeyThumbprint(pem_text);
   ASSERT_TRUE(pem_thumbprint.ok()) << pem_thumbprint.status();
@@ -150,7 +155,7 @@ TEST_F(AccountsCommandTest, AddRotateDeactivateShowWithJwkAndPem) {
 
 TEST_F(AccountsCommandTest, StoreRefusalsExitOneNamingTheProblem) {
   const std::string jwk = WriteFile("rfc.jwk", kRfcJwk);
-  const std::string pem = WriteFile("ec.pem", NewEcPublicKeyPem());
+  const std::string pem = WriteFile("ec.pem", NewPublicKeyPem());
   const std::string url = std::string("--account-url=") + kUrl;
   ASSERT_EQ(Run({"add", "--accounts=" + location_, url, "--jwk=" + jwk}).code, 0);
   const std::string missing_file = TempPath("missing.db");
@@ -194,7 +199,7 @@ TEST_F(AccountsCommandTest, StoreRefusalsExitOneNamingTheProblem) {
 
 TEST_F(AccountsCommandTest, UsageErrorsExitTwoNamingTheOption) {
   const std::string jwk = WriteFile("rfc.jwk", kRfcJwk);
-  const std::string pem = WriteFile("ec.pem", NewEcPublicKeyPem());
+  const std::string pem = WriteFile("ec.pem", NewPublicKeyPem());
   const std::string private_jwk =
       WriteFile("private.jwk", R"({"kty":"EC","crv":"P-256","x":"a","y":"b","d":"secret"})");
   const std::string not_pem = WriteFile("not.pem", "hello");
@@ -257,7 +262,7 @@ TEST_F(AccountsCommandTest, WorksAgainstPostgres) {
       Run({"add", "--accounts=" + location, std::string("--account-url=") + kUrl, "--jwk=" + jwk});
   ASSERT_EQ(add.code, 0) << add.err;
   Result rotate = Run({"rotate-key", "--accounts=" + location, std::string("--account-url=") + kUrl,
-                       "--public-key=" + WriteFile("ec.pem", NewEcPublicKeyPem())});
+                       "--public-key=" + WriteFile("ec.pem", NewPublicKeyPem())});
   ASSERT_EQ(rotate.code, 0) << rotate.err;
   google::protobuf::Struct shown = Show(location);
   ASSERT_EQ(Field(shown, "keys").list_value().values_size(), 2);
@@ -265,6 +270,65 @@ TEST_F(AccountsCommandTest, WorksAgainstPostgres) {
                 .string_value(),
             kRfcThumbprint);
   EXPECT_EQ(Field(shown, "created").string_value(), "2026-11-29T05:06:07.00025Z");
+}
+
+// --- through the built binary ---
+
+constexpr char kBinary[] = "cli/vantagectl";
+
+TEST(VantagectlAccountsTest, ManagesAnAccountThroughItsLifecycle) {
+  const std::string accounts = "--accounts=sqlite:" + TempPath("binary.db");
+  const std::string url = std::string("--account-url=") + kUrl;
+  const std::string pem_text = NewPublicKeyPem("ED25519");
+  absl::StatusOr<std::string> pem_thumbprint = policy::PemPublicKeyThumbprint(pem_text);
+  ASSERT_TRUE(pem_thumbprint.ok()) << pem_thumbprint.status();
+  const std::string pem = "--public-key=" + WriteFile("account.pem", pem_text);
+  const std::string jwk = "--jwk=" + WriteFile("account.jwk", kRfcJwk);
+
+  ProcessResult r = RunProcess(kBinary, {"accounts", "add", accounts, url, pem});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(*pem_thumbprint));
+  r = RunProcess(kBinary, {"accounts", "rotate-key", accounts, url, jwk});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(kRfcThumbprint));
+  r = RunProcess(kBinary, {"accounts", "deactivate", accounts, url});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = RunProcess(kBinary, {"accounts", "show", accounts, url});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  google::protobuf::Struct shown;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &shown).ok()) << r.out;
+  EXPECT_EQ(Field(shown, "url").string_value(), kUrl);
+  EXPECT_EQ(Field(shown, "status").string_value(), "deactivated");
+  const auto& keys = Field(shown, "keys").list_value();
+  ASSERT_EQ(keys.values_size(), 2);
+  EXPECT_EQ(Field(keys.values(0).struct_value(), "thumbprint").string_value(), kRfcThumbprint);
+  EXPECT_TRUE(Field(keys.values(0).struct_value(), "current").bool_value());
+  EXPECT_EQ(Field(keys.values(1).struct_value(), "thumbprint").string_value(), *pem_thumbprint);
+  EXPECT_FALSE(Field(keys.values(1).struct_value(), "current").bool_value());
+  EXPECT_EQ(Field(Field(keys.values(1).struct_value(), "jwk").struct_value(), "crv").string_value(),
+            "Ed25519");
+
+  // Exit codes: 1 when the store refuses, 2 for a usage error.
+  r = RunProcess(kBinary, {"accounts", "rotate-key", accounts, url, pem});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is deactivated"));
+  r = RunProcess(kBinary,
+                 {"accounts", "show", accounts, "--account-url=https://ca.example/acct/9"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no account with URL https://ca.example/acct/9"));
+  r = RunProcess(kBinary, {"accounts", "show", url});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--accounts is required"));
+}
+
+TEST(VantagectlAccountsTest, IsListedInHelp) {
+  ProcessResult r = RunProcess(kBinary, {"help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("usage: vantagectl accounts add"));
+  r = RunProcess(kBinary, {"help", "accounts"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--public-key=PEM_FILE"));
 }
 
 }  // namespace
