@@ -24,6 +24,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
@@ -74,6 +75,10 @@ int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's
+  // included) would record lock-order graphs for deadlock detection on each
+  // acquisition: a debugging aid the tests keep, not a production cost.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   if (config_path.empty()) {
     std::fprintf(stderr, "vantage-perspective: --config=FILE is required\n");
