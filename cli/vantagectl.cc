@@ -7,6 +7,7 @@
 #include "cli/accounts_command.h"
 #include "cli/check_command.h"
 #include "cli/command.h"
+#include "cli/observe_command.h"
 #include "cli/record_command.h"
 
 namespace vantage::cli {
@@ -18,6 +19,7 @@ const Command& (*const kCommands[])() = {
     &CheckCommand,
     &RecordCommand,
     &AccountsCommand,
+    &ObserveCommand,
 };
 
 void PrintUsage(std::ostream& os) {
