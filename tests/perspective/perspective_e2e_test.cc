@@ -413,6 +413,37 @@ TEST_F(PerspectiveE2eTest, TwoHundredConcurrentCallsAllAnswerCorrectly) {
   }
 }
 
+TEST_F(PerspectiveE2eTest, VantagectlObserve) {
+  absl::StatusOr<std::string> vantagectl = harness::RunfilePath("cli/vantagectl");
+  ASSERT_TRUE(vantagectl.ok()) << vantagectl.status();
+  const CertFiles va = pki_->client(kVaClientName);
+  absl::StatusOr<harness::RunResult> run = harness::RunCommand(
+      {*vantagectl, "observe", "--perspective=" + perspective_->address(),
+       "--domain=Multi.Example.TEST.", "--caa", "--request-id=cli-e2e",
+       "--tls-ca=" + pki_->ca_file(), "--tls-cert=" + va.cert_file, "--tls-key=" + va.key_file,
+       std::string("--tls-server-name=") + kPerspectiveServerName},
+      absl::Seconds(20));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->exit_code, 0) << run->stderr_text;
+  EXPECT_THAT(run->stdout_text,
+              AllOf(HasSubstr("\"perspective_id\": \"e2e-ripe-1\""),
+                    HasSubstr("\"qname\": \"_validation-persist.multi.example.test\""),
+                    HasSubstr("\"dnssec_state\": \"DNSSEC_STATE_SECURE\""),
+                    HasSubstr("\"caa\""), HasSubstr("\"request_id\": \"cli-e2e\"")));
+
+  // The RA's certificate is not allowed: exit 1 with the reason.
+  const CertFiles ra = pki_->client(kRaClientName);
+  run = harness::RunCommand(
+      {*vantagectl, "observe", "--perspective=" + perspective_->address(),
+       "--domain=example.test", "--tls-ca=" + pki_->ca_file(), "--tls-cert=" + ra.cert_file,
+       "--tls-key=" + ra.key_file, std::string("--tls-server-name=") + kPerspectiveServerName},
+      absl::Seconds(20));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->exit_code, 1);
+  EXPECT_THAT(run->stderr_text,
+              HasSubstr("client ra.vantage.test is not in tls.allowed_client_names"));
+}
+
 // ---- Who may call ----
 
 TEST_F(PerspectiveE2eTest, OnlyTheVaMayCall) {
