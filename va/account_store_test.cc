@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,13 +48,25 @@ std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return "Unknown";
 }
 
-// SharedPostgres starts one PostgreSQL server for the whole test binary.
-absl::StatusOr<pg::PostgresServer*> SharedPostgres() {
-  static auto* server = new absl::StatusOr<std::unique_ptr<pg::PostgresServer>>(
-      pg::PostgresServer::Start());
-  if (!server->ok()) return server->status();
-  return server->value().get();
-}
+// PostgresEnvironment starts one PostgreSQL server for the whole test binary,
+// on first use, and stops it (removing its files) after the last test.
+class PostgresEnvironment : public ::testing::Environment {
+ public:
+  absl::StatusOr<pg::PostgresServer*> Get() {
+    if (!server_.has_value()) server_ = pg::PostgresServer::Start();
+    if (!server_->ok()) return server_->status();
+    return server_->value().get();
+  }
+  void TearDown() override { server_.reset(); }
+
+ private:
+  std::optional<absl::StatusOr<std::unique_ptr<pg::PostgresServer>>> server_;
+};
+
+PostgresEnvironment* const postgres_environment = static_cast<PostgresEnvironment*>(
+    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment()));
+
+absl::StatusOr<pg::PostgresServer*> SharedPostgres() { return postgres_environment->Get(); }
 
 std::vector<std::string> Thumbprints(const Account& account) {
   std::vector<std::string> out;
