@@ -22,7 +22,7 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-void Run(const std::string& input) {
+void RunOne(const std::string& input) {
   // Copy into an exactly-sized heap buffer so ASan catches overreads.
   std::vector<uint8_t> buf(input.begin(), input.end());
   EXPECT_EQ(LLVMFuzzerTestOneInput(buf.data(), buf.size()), 0);
@@ -33,14 +33,14 @@ TEST(FuzzReplay, CorpusIsNotEmpty) { EXPECT_FALSE(corpus_files->empty()); }
 TEST(FuzzReplay, EveryCorpusFile) {
   for (const std::string& f : *corpus_files) {
     SCOPED_TRACE(f);
-    Run(ReadAll(f));
+    RunOne(ReadAll(f));
   }
 }
 
 TEST(FuzzReplay, EveryTruncation) {
   for (const std::string& f : *corpus_files) {
     const std::string s = ReadAll(f);
-    for (size_t n = 0; n <= s.size(); ++n) Run(s.substr(0, n));
+    for (size_t n = 0; n <= s.size(); ++n) RunOne(s.substr(0, n));
   }
 }
 
@@ -69,7 +69,7 @@ TEST(FuzzReplay, SeededMutations) {
             break;
         }
       }
-      Run(s);
+      RunOne(s);
     }
   }
 }
