@@ -139,7 +139,7 @@ absl::StatusOr<std::unique_ptr<VaCluster>> VaCluster::Start(const Options& optio
   if (!made_pki.ok()) return made_pki.status();
   c->pki_ = std::make_unique<TestPki>(*std::move(made_pki));
 
-  for (int i = 0; i < c->remotes(); ++i) c->perspectives_.emplace_back();
+  c->perspectives_.resize(options.remote_rirs.size());
   for (int i = 0; i < static_cast<int>(options.remote_rirs.size()); ++i) {
     if (absl::Status s = c->StartRemote(i); !s.ok()) return s;
   }
