@@ -93,6 +93,15 @@ absl::StatusOr<std::unique_ptr<AccountUriHasher>> AccountUriHasher::Create() {
 absl::StatusOr<std::string> AccountUriHasher::Digest(HashAlg alg, absl::string_view d,
                                                      absl::string_view thumbprint,
                                                      absl::string_view account_url) {
+  std::string out;
+  absl::Status s = AppendDigest(alg, d, thumbprint, account_url, &out);
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status AccountUriHasher::AppendDigest(HashAlg alg, absl::string_view d,
+                                            absl::string_view thumbprint,
+                                            absl::string_view account_url, std::string* out) {
   // SPEC.md 3: L is ONE octet, so D is 1..255 octets.
   if (d.empty() || d.size() > 255) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -119,7 +128,8 @@ absl::StatusOr<std::string> AccountUriHasher::Digest(HashAlg alg, absl::string_v
       EVP_DigestFinal_ex(ctx_.get(), digest, &len) != 1) {
     return absl::InternalError(absl::StrCat(HashAlgToken(alg), ": ", DrainOpenSslErrors()));
   }
-  return std::string(reinterpret_cast<const char*>(digest), len);
+  out->append(reinterpret_cast<const char*>(digest), len);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> AccountUriHasher::AccountUri(absl::string_view prefix, HashAlg alg,

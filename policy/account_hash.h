@@ -60,6 +60,11 @@ class AccountUriHasher {
   absl::StatusOr<std::string> Digest(HashAlg alg, absl::string_view d, absl::string_view thumbprint,
                                      absl::string_view account_url);
 
+  // AppendDigest is Digest appending the octets to `*out` (no allocation
+  // when `out` has room): for callers that keep many digests together.
+  absl::Status AppendDigest(HashAlg alg, absl::string_view d, absl::string_view thumbprint,
+                            absl::string_view account_url, std::string* out);
+
   // AccountUri returns prefix + token + "/" + Base64UrlNoPad(Digest(...)).
   // INVALID_ARGUMENT also for an empty or too long prefix.
   absl::StatusOr<std::string> AccountUri(absl::string_view prefix, HashAlg alg, absl::string_view d,

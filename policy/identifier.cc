@@ -67,6 +67,18 @@ bool IsAllDigits(absl::string_view s) {
   return true;
 }
 
+// MayBeIpLiteral: cheap pre-check before inet_pton (digits and dots only,
+// or a ':' or a leading '[').
+bool MayBeIpLiteral(absl::string_view s) {
+  if (!s.empty() && s.front() == '[') return true;
+  bool only_digits_and_dots = true;
+  for (char c : s) {
+    if (c == ':') return true;
+    only_digits_and_dots &= (c >= '0' && c <= '9') || c == '.';
+  }
+  return only_digits_and_dots;
+}
+
 bool IsIpLiteral(absl::string_view s) {
   if (!s.empty() && s.front() == '[') return true;  // "[::1]", "[192.0.2.1]"
   const std::string z(s);
@@ -152,20 +164,26 @@ absl::Status ValidateFqdn(absl::string_view fqdn) {
     return fail(
         absl::InvalidArgumentError("ends with '.': the normalized form has no trailing dot"));
   }
-  if (IsIpLiteral(fqdn)) {
+  if (MayBeIpLiteral(fqdn) && IsIpLiteral(fqdn)) {
     return fail(
         absl::InvalidArgumentError("is an IP address literal; only domain names can be validated"));
   }
-  const std::vector<absl::string_view> labels = absl::StrSplit(fqdn, '.');
-  if (labels.size() < 2) {
+  size_t labels = 0;
+  absl::string_view last;
+  for (absl::string_view rest = fqdn;;) {
+    const size_t dot = rest.find('.');
+    last = rest.substr(0, dot);
+    ++labels;
+    absl::Status s = ValidateLabel(last);
+    if (!s.ok()) return fail(s);
+    if (dot == absl::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+  }
+  if (labels < 2) {
     return fail(absl::InvalidArgumentError(
         "has a single label: at least two labels are required (no TLDs or bare host names)"));
   }
-  for (absl::string_view label : labels) {
-    absl::Status s = ValidateLabel(label);
-    if (!s.ok()) return fail(s);
-  }
-  if (IsAllDigits(labels.back())) {
+  if (IsAllDigits(last)) {
     return fail(absl::InvalidArgumentError(
         "has an all-numeric last label: top-level domains are never all digits (RFC 3696 "
         "section 2), so this looks like an IP address"));

@@ -29,10 +29,21 @@ using internal::OsslParamBldPtr;
 using internal::OsslParamPtr;
 using internal::Quote;
 
-bool IsBase64UrlChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
+// kBase64UrlValues maps a byte to its base64url value, or -1.
+const std::array<int8_t, 256> kBase64UrlValues = [] {
+  std::array<int8_t, 256> t;
+  t.fill(-1);
+  for (int i = 0; i < 26; ++i) {
+    t['A' + i] = static_cast<int8_t>(i);
+    t['a' + i] = static_cast<int8_t>(26 + i);
+  }
+  for (int i = 0; i < 10; ++i) t['0' + i] = static_cast<int8_t>(52 + i);
+  t['-'] = 62;
+  t['_'] = 63;
+  return t;
+}();
+
+bool IsBase64UrlChar(char c) { return kBase64UrlValues[static_cast<unsigned char>(c)] >= 0; }
 
 // The public members of a JWK that RFC 7638 hashes, as base64url text.
 struct JwkMembers {
@@ -233,27 +244,50 @@ absl::StatusOr<std::string> GetBnParam(const EVP_PKEY* key, const char* name, in
 
 }  // namespace
 
-std::string Base64UrlNoPad(absl::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  // EVP_EncodeBlock takes an int length: encode in chunks that are a
-  // multiple of 3 octets so no padding appears mid-output.
+void AppendBase64UrlNoPad(absl::string_view bytes, std::string* out) {
+  // EVP_EncodeBlock writes 4 characters per 3 octets plus a NUL, and takes an
+  // int length: encode in chunks that are a multiple of 3 octets (so no
+  // padding appears mid-output) straight into the result.
   constexpr size_t kChunk = 3 * 16384;
-  std::vector<unsigned char> buf(kChunk / 3 * 4 + 1);
+  const size_t start = out->size();
+  out->resize(start + (bytes.size() + 2) / 3 * 4 + 1);
+  size_t written = start;
   for (size_t pos = 0; pos < bytes.size(); pos += kChunk) {
     const size_t n = std::min(kChunk, bytes.size() - pos);
-    const int written =
-        EVP_EncodeBlock(buf.data(), reinterpret_cast<const unsigned char*>(bytes.data() + pos),
-                        static_cast<int>(n));
-    out.append(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(written));
+    written += static_cast<size_t>(EVP_EncodeBlock(
+        reinterpret_cast<unsigned char*>(out->data()) + written,
+        reinterpret_cast<const unsigned char*>(bytes.data() + pos), static_cast<int>(n)));
   }
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) {
+  out->resize(written);
+  while (out->size() > start && out->back() == '=') out->pop_back();
+  for (size_t i = start; i < out->size(); ++i) {
+    char& c = (*out)[i];
     if (c == '+') c = '-';
     if (c == '/') c = '_';
   }
+}
+
+std::string Base64UrlNoPad(absl::string_view bytes) {
+  std::string out;
+  AppendBase64UrlNoPad(bytes, &out);
   return out;
 }
+
+namespace {
+
+// Base64UrlValue is the 6-bit value of a base64url character (-1 if none).
+int Base64UrlValue(char c) { return kBase64UrlValues[static_cast<unsigned char>(c)]; }
+
+// HasCanonicalTail: the unused low bits of the last character are zero
+// (2 unused bits when length % 4 == 3, 4 when length % 4 == 2), so the text
+// is the one encoding of its octets.
+bool HasCanonicalTail(absl::string_view text) {
+  if (text.empty()) return true;
+  const int unused = static_cast<int>((text.size() * 6) % 8);
+  return (Base64UrlValue(text.back()) & ((1 << unused) - 1)) == 0;
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
@@ -267,6 +301,10 @@ absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
   if (text.size() % 4 == 1) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "is not base64url: a length of %d characters is impossible (1 mod 4)", text.size()));
+  }
+  if (!HasCanonicalTail(text)) {
+    return absl::InvalidArgumentError(
+        "is not canonical base64url: the unused low bits of the last character must be zero");
   }
   std::string std_alphabet(text);
   for (char& c : std_alphabet) {
@@ -288,17 +326,17 @@ absl::StatusOr<std::string> Base64UrlDecode(absl::string_view text) {
   }
   // EVP_DecodeBlock counts the padding as zero octets: keep only the real ones.
   out.resize(text.size() * 6 / 8);
-  if (Base64UrlNoPad(out) != text) {
-    return absl::InvalidArgumentError(
-        "is not canonical base64url: the unused low bits of the last character must be zero");
-  }
   return out;
 }
 
 bool IsThumbprint(absl::string_view s) {
+  // 43 characters = 258 bits for a 256-bit value: the last character's low
+  // 2 bits are unused and must be zero.
   if (s.size() != kThumbprintLength) return false;
-  absl::StatusOr<std::string> raw = Base64UrlDecode(s);
-  return raw.ok() && raw->size() == 32;
+  for (char c : s) {
+    if (!IsBase64UrlChar(c)) return false;
+  }
+  return HasCanonicalTail(s);
 }
 
 absl::StatusOr<std::string> CanonicalJwk(absl::string_view jwk_json) {

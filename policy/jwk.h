@@ -30,6 +30,9 @@ inline constexpr size_t kMaxPemLength = 64 * 1024;
 // separates the two alphabets. OpenSSL has no base64url mode of its own.
 std::string Base64UrlNoPad(absl::string_view bytes);
 
+// AppendBase64UrlNoPad is Base64UrlNoPad appending to `*out`.
+void AppendBase64UrlNoPad(absl::string_view bytes, std::string* out);
+
 // Base64UrlDecode decodes strict, canonical base64url without padding: only
 // A-Z a-z 0-9 '-' '_', no '=', no whitespace, a length that is not 1 mod 4,
 // and zero unused bits in the last character (so that every value has

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -36,17 +38,51 @@ bool IsValueByte(char c) {
   return (u >= 0x21 && u <= 0x3A) || (u >= 0x3C && u <= 0x7E);
 }
 
-bool IsAllDigits(absl::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
+bool IsBase64UrlChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+// AsciiCaseEquals compares `s` with a LOWERCASE literal, folding A-Z in `s`
+// only (inline: the parser calls it for every tag).
+inline bool AsciiCaseEquals(absl::string_view s, absl::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
   }
   return true;
 }
 
-bool IsBase64UrlChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+// ParseUnixSeconds: 1+ ASCII digits, value <= INT64_MAX (SPEC.md 2: no
+// sign, space or fraction).
+bool ParseUnixSeconds(absl::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (static_cast<uint64_t>(INT64_MAX) - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+// IsCanonicalTail: the unused low bits of a base64url text's last character
+// are zero (2 bits when length % 4 == 3, 4 when length % 4 == 2).
+bool IsCanonicalTail(absl::string_view text) {
+  if (text.empty()) return true;
+  const char c = text.back();
+  int v = 0;
+  if (c >= 'A' && c <= 'Z') v = c - 'A';
+  if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+  if (c >= '0' && c <= '9') v = c - '0' + 52;
+  if (c == '-') v = 62;
+  if (c == '_') v = 63;
+  const int unused = static_cast<int>((text.size() * 6) % 8);
+  return (v & ((1 << unused) - 1)) == 0;
 }
 
 // Constant-time equality (BoringSSL style: length first, then CRYPTO_memcmp).
@@ -127,77 +163,133 @@ std::string NormalizeIssuer(absl::string_view issuer) {
   return out;
 }
 
-ParsedRecord ParseRecordValue(absl::string_view value) {
-  ParsedRecord rec;
+namespace {
+
+// RecordView is ParsedRecord without copies: views into the record value.
+struct RecordView {
+  absl::string_view issuer;  // trimmed, as written (case, trailing dot)
+  std::string error;         // empty = well-formed
+  bool has_accounturi = false;
+  absl::string_view accounturi;
+  std::optional<int64_t> persist_until;
+  bool policy_wildcard = false;
+};
+
+// ParseView is the parser behind ParseRecordValue (SPEC.md 2); it allocates
+// nothing for a well-formed record with up to 8 unknown tags.
+void ParseView(absl::string_view value, RecordView* rec) {
   const size_t semi = value.find(';');
-  rec.issuer = NormalizeIssuer(value.substr(0, semi));
-  auto malformed = [&rec](std::string why) {
-    rec.status = absl::InvalidArgumentError(std::move(why));
-    return rec;
-  };
+  rec->issuer = TrimSpTab(value.substr(0, semi));
   if (semi == absl::string_view::npos) {
-    return malformed("no parameters: accounturi is required (SPEC.md 2)");
+    rec->error = "no parameters: accounturi is required (SPEC.md 2)";
+    return;
   }
   absl::string_view rest = value.substr(semi + 1);
-  absl::flat_hash_set<std::string> seen;
+  bool seen_accounturi = false, seen_persist = false, seen_policy = false;
+  // Unknown tags seen so far (for the duplicate rule); a set takes over for
+  // records with very many parameters so the check stays linear.
+  absl::InlinedVector<absl::string_view, 8> unknown;
+  std::unique_ptr<absl::flat_hash_set<std::string>> unknown_set;
   int n = 0;
   while (true) {
     const size_t next = rest.find(';');
     const absl::string_view segment = TrimSpTab(rest.substr(0, next));
     ++n;
     if (segment.empty()) {
-      return malformed(absl::StrFormat(
-          "parameter %d is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 section 4.2)",
-          n));
+      rec->error = absl::StrCat("parameter ", n,
+                                " is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 "
+                                "section 4.2)");
+      return;
     }
     const size_t eq = segment.find('=');
     if (eq == absl::string_view::npos) {
-      return malformed(absl::StrCat("parameter ", Quote(segment),
-                                    " has no '=': each parameter is tag=value (SPEC.md 2)"));
+      rec->error = absl::StrCat("parameter ", Quote(segment),
+                                " has no '=': each parameter is tag=value (SPEC.md 2)");
+      return;
     }
     const absl::string_view tag = TrimSpTab(segment.substr(0, eq));
     const absl::string_view val = TrimSpTab(segment.substr(eq + 1));
     if (tag.empty()) {
-      return malformed(absl::StrCat("parameter ", Quote(segment), " has an empty tag (SPEC.md 2)"));
+      rec->error = absl::StrCat("parameter ", Quote(segment), " has an empty tag (SPEC.md 2)");
+      return;
     }
     for (size_t i = 0; i < val.size(); ++i) {
       if (!IsValueByte(val[i])) {
-        return malformed(absl::StrFormat(
+        rec->error = absl::StrFormat(
             "the value of %s contains the byte 0x%02X: values are printable ASCII without space "
             "or ';' (%%x21-3A / %%x3C-7E, RFC 8659 section 4.2)",
-            Quote(tag), static_cast<unsigned char>(val[i])));
+            Quote(tag), static_cast<unsigned char>(val[i]));
+        return;
       }
     }
-    std::string lower = absl::AsciiStrToLower(tag);
-    if (!seen.insert(lower).second) {
-      return malformed(absl::StrCat("tag ", Quote(tag),
-                                    " appears more than once (tags are case-insensitive; SPEC.md 2 "
-                                    "and 8, -02 section 9.3.1)"));
+    bool* known = nullptr;
+    if (AsciiCaseEquals(tag, "accounturi")) {
+      known = &seen_accounturi;
+    } else if (AsciiCaseEquals(tag, "persistuntil")) {
+      known = &seen_persist;
+    } else if (AsciiCaseEquals(tag, "policy")) {
+      known = &seen_policy;
     }
-    if (lower == "accounturi") {
-      if (val.empty()) return malformed("accounturi is empty (SPEC.md 2)");
-      rec.accounturi = std::string(val);
-    } else if (lower == "persistuntil") {
+    bool duplicate = false;
+    if (known != nullptr) {
+      duplicate = *known;
+      *known = true;
+    } else if (unknown_set != nullptr) {
+      duplicate = !unknown_set->insert(absl::AsciiStrToLower(tag)).second;
+    } else {
+      for (absl::string_view u : unknown) duplicate |= absl::EqualsIgnoreCase(u, tag);
+      unknown.push_back(tag);
+      if (unknown.size() > 16) {
+        unknown_set = std::make_unique<absl::flat_hash_set<std::string>>();
+        for (absl::string_view u : unknown) unknown_set->insert(absl::AsciiStrToLower(u));
+      }
+    }
+    if (duplicate) {
+      rec->error = absl::StrCat("tag ", Quote(tag),
+                                " appears more than once (tags are case-insensitive; SPEC.md 2 and "
+                                "8, -02 section 9.3.1)");
+      return;
+    }
+    if (known == &seen_accounturi) {
+      if (val.empty()) {
+        rec->error = "accounturi is empty (SPEC.md 2)";
+        return;
+      }
+      rec->has_accounturi = true;
+      rec->accounturi = val;
+    } else if (known == &seen_persist) {
       // SPEC.md 2 and 8: digits only (no sign, space or fraction), <= INT64_MAX.
       int64_t t = 0;
-      if (!IsAllDigits(val) || !absl::SimpleAtoi(val, &t)) {
-        return malformed(absl::StrCat("persistUntil ", Quote(val),
-                                      " is not a Unix time: 1 or more ASCII digits, at most "
-                                      "9223372036854775807 (SPEC.md 2)"));
+      if (!ParseUnixSeconds(val, &t)) {
+        rec->error = absl::StrCat(
+            "persistUntil ", Quote(val),
+            " is not a Unix time: 1 or more ASCII digits, at most 9223372036854775807 (SPEC.md 2)");
+        return;
       }
-      rec.persist_until = t;
-    } else if (lower == "policy") {
+      rec->persist_until = t;
+    } else if (known == &seen_policy) {
       // SPEC.md 2: only "wildcard" (any case) means something; any other
       // value, or an empty one, counts as absent.
-      rec.policy_wildcard = absl::EqualsIgnoreCase(val, "wildcard");
+      rec->policy_wildcard = AsciiCaseEquals(val, "wildcard");
     }
     // Unknown tags: ignored (their uniqueness was checked above).
     if (next == absl::string_view::npos) break;
     rest = rest.substr(next + 1);
   }
-  if (!rec.accounturi.has_value()) {
-    return malformed("accounturi is missing: it is required (SPEC.md 2)");
-  }
+  if (!rec->has_accounturi) rec->error = "accounturi is missing: it is required (SPEC.md 2)";
+}
+
+}  // namespace
+
+ParsedRecord ParseRecordValue(absl::string_view value) {
+  RecordView view;
+  ParseView(value, &view);
+  ParsedRecord rec;
+  rec.issuer = NormalizeIssuer(view.issuer);
+  if (!view.error.empty()) rec.status = absl::InvalidArgumentError(view.error);
+  if (view.has_accounturi) rec.accounturi = std::string(view.accounturi);
+  rec.persist_until = view.persist_until;
+  rec.policy_wildcard = view.policy_wildcard;
   return rec;
 }
 
@@ -263,20 +355,41 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
   absl::StatusOr<std::unique_ptr<AccountUriHasher>> hasher = AccountUriHasher::Create();
   if (!hasher.ok()) return hasher.status();
   // SPEC.md 3: every retained key (current first) x {D = FQDN, D = "*"}.
+  // Only the base64url hash part is kept; the prefix and "<alg>/" are
+  // checked separately when a record is read.
+  std::string digest;
+  b->hashes_.reserve(ctx.thumbprints.size() * 2 * b->algs_.size() * 86);
   for (size_t k = 0; k < ctx.thumbprints.size(); ++k) {
     for (bool domain_independent : {false, true}) {
       for (HashAlg alg : b->algs_) {
-        absl::StatusOr<std::string> uri = (*hasher)->AccountUri(
-            ctx.hash_prefix, alg, domain_independent ? kDomainIndependent : ctx.identifier.fqdn,
-            ctx.thumbprints[k], ctx.account_url);
-        if (!uri.ok()) return uri.status();
-        b->expected_.push_back(ExpectedAccountUri{
-            *std::move(uri),
-            KeyMatch{ctx.thumbprints[k], static_cast<int>(k), domain_independent, alg}});
+        digest.clear();
+        absl::Status s = (*hasher)->AppendDigest(
+            alg, domain_independent ? kDomainIndependent : ctx.identifier.fqdn, ctx.thumbprints[k],
+            ctx.account_url, &digest);
+        if (!s.ok()) return s;
+        b->expected_.push_back(
+            Expected{static_cast<int>(k), domain_independent, alg, b->hashes_.size()});
+        AppendBase64UrlNoPad(digest, &b->hashes_);
       }
     }
   }
   return b;
+}
+
+KeyMatch AccountBinding::MakeKeyMatch(const Expected& e) const {
+  return KeyMatch{context_.thumbprints[e.key_index], e.key_index, e.domain_independent, e.hash_alg};
+}
+
+std::vector<ExpectedAccountUri> AccountBinding::expected() const {
+  std::vector<ExpectedAccountUri> out;
+  for (const Expected& e : expected_) {
+    out.push_back(ExpectedAccountUri{
+        absl::StrCat(
+            context_.hash_prefix, HashAlgToken(e.hash_alg), "/",
+            absl::string_view(hashes_).substr(e.hash_offset, HashAlgEncodedLength(e.hash_alg))),
+        MakeKeyMatch(e)});
+  }
+  return out;
 }
 
 // CheckAccountUri applies SPEC.md 3 to a syntactically valid record's
@@ -284,15 +397,15 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
 // value is not a well-formed value for this CA; otherwise records a key
 // match in result->key, or appends why it does not match to `unauthorized`.
 void AccountBinding::CheckAccountUri(absl::string_view uri, RecordResult* result,
-                                     std::vector<std::string>* unauthorized) const {
+                                     std::string* unauthorized) const {
   const VerdictContext& ctx = context_;
   switch (ctx.mode) {
     case AccountUriMode::kLegacyRaw:
       // Drafts -00/-01: the raw account URL, byte-exact.
       if (!ConstantTimeEquals(uri, ctx.account_url)) {
-        unauthorized->push_back(absl::StrCat("accounturi ", Quote(uri),
-                                             " is not this account's URL (legacy raw mode, "
-                                             "byte-exact compare; SPEC.md 3)"));
+        absl::StrAppend(unauthorized, "accounturi ", Quote(uri),
+                        " is not this account's URL (legacy raw mode, byte-exact compare; "
+                        "SPEC.md 3)");
       }
       return;
     case AccountUriMode::kHashed:
@@ -349,81 +462,99 @@ void AccountBinding::CheckAccountUri(absl::string_view uri, RecordResult* result
         "(SPEC.md 3)",
         HashAlgToken(*alg), hash.size(), want));
   }
-  absl::StatusOr<std::string> raw = Base64UrlDecode(hash);
-  if (!raw.ok()) {
-    return malformed(absl::StrCat("accounturi: the hash ", raw.status().message()));
+  // The last character's unused low bits must be zero (canonical base64url).
+  if (!IsCanonicalTail(hash)) {
+    return malformed(
+        "accounturi: the hash is not canonical base64url: the unused low bits of "
+        "the last character must be zero (SPEC.md 3)");
   }
-  for (const ExpectedAccountUri& e : expected_) {
-    if (e.key.hash_alg == *alg && ConstantTimeEquals(uri, e.accounturi)) {
-      result->key = e.key;
+  // A plain comparison: the value is not a secret (it is published in DNS,
+  // and anyone who knows the account URL and key thumbprint can compute
+  // it), so a constant-time compare would protect nothing here and costs
+  // more than the hashing (bench/policy_bench).
+  for (const Expected& e : expected_) {
+    if (e.hash_alg == *alg && absl::string_view(hashes_).substr(e.hash_offset, want) == hash) {
+      result->key = MakeKeyMatch(e);
       return;
     }
   }
-  unauthorized->push_back(absl::StrFormat(
-      "accounturi matches none of the %d key(s) of this account for %s or \"*\" with %s: it was "
-      "computed for another account, key, domain or account URL (SPEC.md 3)",
-      ctx.thumbprints.size(), ctx.identifier.fqdn, HashAlgToken(*alg)));
+  absl::StrAppend(unauthorized, "accounturi matches none of the ", ctx.thumbprints.size(),
+                  " key(s) of this account for ", ctx.identifier.fqdn, " or \"*\" with ",
+                  HashAlgToken(*alg),
+                  ": it was computed for another account, key, domain or account URL (SPEC.md 3)");
+}
+
+bool AccountBinding::IsOurIssuer(absl::string_view issuer) const {
+  // NormalizeIssuer without the copy: ASCII case folded, one trailing dot.
+  if (!issuer.empty() && issuer.back() == '.') issuer.remove_suffix(1);
+  for (const std::string& ours : context_.issuers) {
+    if (absl::EqualsIgnoreCase(issuer, ours)) return true;
+  }
+  return false;
 }
 
 RecordResult AccountBinding::EvaluateRecord(int index, const TxtRr& rr) const {
   const VerdictContext& ctx = context_;
   RecordResult r;
   r.index = index;
-  r.value = JoinCharacterStrings(rr);
-  ParsedRecord parsed = ParseRecordValue(r.value);
-  r.accounturi = parsed.accounturi;
+  r.value = rr.size() == 1 ? rr[0] : JoinCharacterStrings(rr);
+  RecordView parsed;
+  ParseView(r.value, &parsed);
+  if (parsed.has_accounturi) r.accounturi = std::string(parsed.accounturi);
   r.persist_until = parsed.persist_until;
   r.policy_wildcard = parsed.policy_wildcard;
   // SPEC.md 2: a record for another CA is ignored completely, even if broken.
-  if (std::find(ctx.issuers.begin(), ctx.issuers.end(), parsed.issuer) == ctx.issuers.end()) {
+  if (!IsOurIssuer(parsed.issuer)) {
     r.verdict = RecordVerdict::kIgnored;
     r.reason = parsed.issuer.empty()
                    ? "no issuer-domain-name: not a record for this CA (SPEC.md 2)"
-                   : absl::StrCat("issuer ", Quote(parsed.issuer),
+                   : absl::StrCat("issuer ", Quote(NormalizeIssuer(parsed.issuer)),
                                   " is not one of this CA's issuer domain names (SPEC.md 2)");
     return r;
   }
   // RFC 1035 section 3.3: a character-string is at most 255 octets. Longer
   // ones cannot come from DNS; whoever produced them is not to be trusted.
   for (size_t i = 0; i < rr.size(); ++i) {
-    if (rr[i].size() > 255 && parsed.status.ok()) {
-      parsed.status = absl::InvalidArgumentError(absl::StrFormat(
+    if (rr[i].size() > 255 && parsed.error.empty()) {
+      parsed.error = absl::StrFormat(
           "character-string %d is %d octets; DNS allows at most 255 (RFC 1035 section 3.3)", i,
-          rr[i].size()));
+          rr[i].size());
     }
   }
   if (ctx.deactivated) {
     // SPEC.md 3: a deactivated account is unauthorized for every record.
     r.verdict = RecordVerdict::kUnauthorized;
     r.reason = "the account is deactivated: no record can authorize it (SPEC.md 3)";
-    if (!parsed.status.ok())
-      absl::StrAppend(&r.reason, "; the record is also malformed: ", parsed.status.message());
+    if (!parsed.error.empty()) {
+      absl::StrAppend(&r.reason, "; the record is also malformed: ", parsed.error);
+    }
     return r;
   }
-  if (!parsed.status.ok()) {
+  if (!parsed.error.empty()) {
     r.verdict = RecordVerdict::kMalformed;
-    r.reason = std::string(parsed.status.message());
+    r.reason = std::move(parsed.error);
     return r;
   }
-  std::vector<std::string> unauthorized;
-  CheckAccountUri(*parsed.accounturi, &r, &unauthorized);
+  std::string unauthorized;
+  CheckAccountUri(parsed.accounturi, &r, &unauthorized);
   if (r.verdict == RecordVerdict::kMalformed) return r;
   // SPEC.md 2: usable while now <= persistUntil (BR: not AFTER the time).
   if (parsed.persist_until.has_value() && ctx.now > absl::FromUnixSeconds(*parsed.persist_until)) {
-    unauthorized.push_back(
-        absl::StrFormat("persistUntil %d (%s) is before the validation time %s (SPEC.md 2)",
-                        *parsed.persist_until, FormatUnix(*parsed.persist_until),
-                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ctx.now, absl::UTCTimeZone())));
+    absl::StrAppend(
+        &unauthorized, unauthorized.empty() ? "" : "; ", "persistUntil ", *parsed.persist_until,
+        " (", FormatUnix(*parsed.persist_until), ") is before the validation time ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ctx.now, absl::UTCTimeZone()), " (SPEC.md 2)");
   }
   // SPEC.md 2: a wildcard identifier needs policy=wildcard.
   if (ctx.identifier.wildcard && !parsed.policy_wildcard) {
-    unauthorized.push_back(absl::StrCat("the identifier is the wildcard *.", ctx.identifier.fqdn,
-                                        " and the record has no policy=wildcard (SPEC.md 2)"));
+    absl::StrAppend(&unauthorized, unauthorized.empty() ? "" : "; ",
+                    "the identifier is the wildcard *.", ctx.identifier.fqdn,
+                    " and the record has no policy=wildcard (SPEC.md 2)");
   }
   if (!unauthorized.empty()) {
     r.verdict = RecordVerdict::kUnauthorized;
     r.key.reset();
-    r.reason = absl::StrJoin(unauthorized, "; ");
+    r.reason = std::move(unauthorized);
     return r;
   }
   r.verdict = RecordVerdict::kValid;
@@ -433,14 +564,14 @@ RecordResult AccountBinding::EvaluateRecord(int index, const TxtRr& rr) const {
       break;
     case AccountUriMode::kHashed:
       r.reason = absl::StrCat("accounturi is bound to ", KeyName(r.key->key_index), " for ",
-                              r.key->domain_independent ? std::string("any domain (D=\"*\")")
-                                                        : absl::StrCat(ctx.identifier.fqdn),
+                              r.key->domain_independent ? absl::string_view("any domain (D=\"*\")")
+                                                        : absl::string_view(ctx.identifier.fqdn),
                               " with ", HashAlgToken(r.key->hash_alg));
       break;
   }
   if (ctx.identifier.wildcard) absl::StrAppend(&r.reason, "; policy=wildcard");
   if (r.persist_until.has_value()) {
-    absl::StrAppend(&r.reason, "; persistUntil ", FormatUnix(*r.persist_until));
+    absl::StrAppend(&r.reason, "; usable until persistUntil ", *r.persist_until);
   }
   return r;
 }

@@ -219,20 +219,33 @@ class AccountBinding {
 
   // The normalized context.
   const VerdictContext& context() const { return context_; }
-  // The precomputed values, current key first (empty in raw mode).
-  const std::vector<ExpectedAccountUri>& expected() const { return expected_; }
+  // The accepted accounturi values, current key first (empty in raw mode).
+  // Built from the precomputed hashes on each call (for audit and tests).
+  std::vector<ExpectedAccountUri> expected() const;
   // The record owner name, `_validation-persist.<fqdn>`.
   const std::string& owner() const { return owner_; }
 
  private:
   AccountBinding() = default;
   RecordResult EvaluateRecord(int index, const TxtRr& rr) const;
+  bool IsOurIssuer(absl::string_view issuer) const;
   void CheckAccountUri(absl::string_view accounturi, RecordResult* result,
-                       std::vector<std::string>* unauthorized) const;
+                       std::string* unauthorized) const;
+
+  // One accepted value: its key, and where its base64url hash starts in
+  // hashes_ (HashAlgEncodedLength(key.hash_alg) characters).
+  struct Expected {
+    int key_index;
+    bool domain_independent;
+    HashAlg hash_alg;
+    size_t hash_offset;
+  };
+  KeyMatch MakeKeyMatch(const Expected& e) const;
 
   VerdictContext context_;
   std::vector<HashAlg> algs_;
-  std::vector<ExpectedAccountUri> expected_;
+  std::vector<Expected> expected_;
+  std::string hashes_;
   std::string owner_;
 };
 

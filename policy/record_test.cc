@@ -330,7 +330,7 @@ const std::vector<VerdictCase>& VerdictCases() {
        {{"other.example; accounturi=x"}}, Outcome::kUnauthorized, {V::kIgnored}, "deactivated"},
       // SPEC.md 2: persistUntil (equality is still usable).
       {"PersistUntilEqualsNow", Hashed(), {{Rec(kHashFqdn, "; persistUntil=1790000000")}},
-       Outcome::kValid, {V::kValid}, "persistUntil 2026-", 0},
+       Outcome::kValid, {V::kValid}, "until persistUntil 1790000000", 0},
       {"PersistUntilPast", Hashed(), {{Rec(kHashFqdn, "; persistUntil=1789999999")}},
        Outcome::kUnauthorized, {V::kUnauthorized}, "is before the validation time"},
       {"PersistUntilLowercaseTagPast", Hashed(), {{Rec(kHashFqdn, "; persistuntil=1")}},
