@@ -100,8 +100,10 @@ struct Result {
     wall += r.wall;
     cpu += r.cpu;
     latencies.insert(latencies.end(), r.latencies.begin(), r.latencies.end());
+    if (first_error.empty()) first_error = r.first_error;
   }
   long n = 0;
+  std::string first_error;  // what the first failed lookup said
   long errors = 0;  // not SECURE with data
   double wall = 0;
   double cpu = 0;
@@ -159,23 +161,32 @@ struct RawQuery {
   absl::Time start;
 };
 
-void RawDone(RawQuery* q, bool secure_with_data) {
+void RawDone(RawQuery* q, bool secure_with_data, const std::string& what) {
   RawState* s = q->state;
   s->result->latencies.push_back(absl::ToDoubleSeconds(absl::Now() - q->start));
   s->result->n++;
-  if (!secure_with_data) s->result->errors++;
+  if (!secure_with_data) {
+    s->result->errors++;
+    if (s->result->first_error.empty()) s->result->first_error = what;
+  }
   s->outstanding--;
   delete q;
 }
 
-void OnRawEvent(void* mydata, int rcode, void*, int length, int sec, char*,
-                int) {
-  RawDone(static_cast<RawQuery*>(mydata), rcode == 0 && sec == 2 && length > 0);
+void OnRawEvent(void* mydata, int rcode, void*, int length, int sec,
+                char* why_bogus, int) {
+  RawDone(static_cast<RawQuery*>(mydata), rcode == 0 && sec == 2 && length > 0,
+          absl::StrCat("raw: rcode ", rcode, " sec ", sec, " ",
+                       why_bogus != nullptr ? why_bogus : ""));
 }
 
 void OnRawAsync(void* mydata, int err, ub_result* r) {
   RawDone(static_cast<RawQuery*>(mydata),
-          err == 0 && r != nullptr && r->secure && r->havedata);
+          err == 0 && r != nullptr && r->secure && r->havedata,
+          absl::StrCat("raw: err ", err, " rcode ", r != nullptr ? r->rcode : -1,
+                       " secure ", r != nullptr ? r->secure : -1, " ",
+                       r != nullptr && r->why_bogus != nullptr ? r->why_bogus
+                                                               : ""));
   ub_resolve_free(r);
 }
 
@@ -267,6 +278,11 @@ struct ObserverRun {
                                 v1::DNSSEC_STATE_SECURE ||
                             o->txt().records_size() == 0) {
                           result->errors++;
+                          if (result->first_error.empty()) {
+                            result->first_error =
+                                o.ok() ? o->txt().lookup().ShortDebugString()
+                                       : o.status().ToString();
+                          }
                         }
                         Next();
                       });
@@ -302,6 +318,8 @@ void Print(const char* engine, const char* workload, int k, const Result& raw,
       obs.Percentile(0.5) * 1e6, obs.Percentile(0.99) * 1e6,
       obs.n ? obs.cpu / obs.n * 1e6 : 0, ratio, ratio >= 0.8 ? "ok " : "LOW",
       raw.errors, obs.errors);
+  if (!raw.first_error.empty()) std::printf("  first raw error: %s\n", raw.first_error.c_str());
+  if (!obs.first_error.empty()) std::printf("  first observer error: %s\n", obs.first_error.c_str());
   std::fflush(stdout);
 }
 
