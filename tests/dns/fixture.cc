@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <cstdlib>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -88,9 +90,7 @@ std::string QuoteTxtStrings(const std::vector<std::string>& strings) {
 }
 
 DnsFixture::DnsFixture(Options options) : options_(std::move(options)) {
-  dir_ = options_.dir.empty()
-             ? absl::StrCat(harness::TestTempDir(), "/dns-fixture")
-             : options_.dir;
+  dir_ = options_.dir;
   if (!options_.attacker_address.empty()) {
     attacker_address_ = options_.attacker_address;
   } else {
@@ -110,6 +110,7 @@ DnsFixture::~DnsFixture() {
   if (remove_run_dir_) {
     harness::RunCommand({"rm", "-rf", run_dir_}).IgnoreError();
   }
+  if (remove_dir_) harness::RunCommand({"rm", "-rf", dir_}).IgnoreError();
 }
 
 std::vector<std::pair<std::string, std::string>> DnsFixture::ScriptEnv()
@@ -181,6 +182,16 @@ absl::StatusOr<std::unique_ptr<DnsFixture>> DnsFixture::Start(
       harness::RunfilePath("tests/dns/fixture.sh");
   if (!script.ok()) return script.status();
   f->script_ = *script;
+  if (f->dir_.empty()) {
+    std::string templ =
+        absl::StrCat(harness::TestTempDir(), "/dns-fixture.XXXXXX");
+    if (mkdtemp(templ.data()) == nullptr) {
+      return absl::InternalError(absl::StrCat("mkdtemp ", templ, " failed"));
+    }
+    f->dir_ = templ;
+    const char* test_tmpdir = std::getenv("TEST_TMPDIR");
+    f->remove_dir_ = test_tmpdir == nullptr || *test_tmpdir == '\0';
+  }
   // knotd's control socket is a UNIX socket: its path must fit in 108
   // octets, which Bazel's deep TEST_TMPDIR may not.
   f->run_dir_ = f->dir_;

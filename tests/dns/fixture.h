@@ -67,7 +67,10 @@ class DnsFixture {
  public:
   struct Options {
     // Working directory (keys, zones, logs, client files); wiped at start.
-    // Default: <TestTempDir()>/dns-fixture.
+    // Default: a fresh <TestTempDir()>/dns-fixture.XXXXXX, so fixtures of
+    // programs running at the same time (benchmarks under `bazel run` share
+    // /tmp) never clobber each other; removed at destruction unless it is
+    // under $TEST_TMPDIR (kept there for the test's logs).
     std::string dir;
     // First three octets of the root/TLD servers and of the customer-zone
     // servers. The lab uses 10.53.0 / 10.53.1.
@@ -166,6 +169,7 @@ class DnsFixture {
 
   Options options_;
   std::string dir_;
+  bool remove_dir_ = false;    // dir_ was made here, outside $TEST_TMPDIR
   std::string run_dir_;        // knotd control sockets (short path)
   bool remove_run_dir_ = false;
   std::string script_;
