@@ -272,10 +272,18 @@ UnboundObserver::Loop::Create(const Options& options) {
         absl::StrCat("resolver.infra_cache_max_rtt_ms: must be >= 50, got ",
                      r.infra_cache_max_rtt_ms()));
   }
-  if (options.infra_host_ttl < absl::Seconds(1)) {
-    return absl::InvalidArgumentError("infra_host_ttl: must be >= 1s");
+  Options effective = options;
+  if (r.has_infra_host_ttl()) {
+    // The config's value wins over the Options default (proto/config.proto).
+    effective.infra_host_ttl = absl::Seconds(r.infra_host_ttl().seconds()) +
+                               absl::Nanoseconds(r.infra_host_ttl().nanos());
   }
-  std::unique_ptr<Loop> loop(new Loop(options));
+  if (effective.infra_host_ttl < absl::Seconds(1) || effective.infra_host_ttl > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resolver.infra_host_ttl: must be 1s..1h, got ",
+                     absl::FormatDuration(effective.infra_host_ttl)));
+  }
+  std::unique_ptr<Loop> loop(new Loop(effective));
   static const common::RealClock real_clock;
   if (loop->clock_ == nullptr) loop->clock_ = &real_clock;
   if (absl::Status s = loop->Init(); !s.ok()) return s;

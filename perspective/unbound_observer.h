@@ -83,7 +83,8 @@ class UnboundObserver final : public Observer {
     // How long libunbound keeps a server it found unresponsive marked as
     // down (unbound `infra-host-ttl`, default there 900 s). A VA must see a
     // recovered customer server soon, or a short outage would fail the
-    // domain's validations for 15 minutes.
+    // domain's validations for 15 minutes. resolver.infra_host_ttl, when
+    // set, overrides it.
     absl::Duration infra_host_ttl = absl::Seconds(10);
     // Called on the loop thread after every lookup (including timed-out
     // ones). Must be quick and must not call back into the observer.

@@ -693,6 +693,12 @@ TEST_P(UnboundObserverTest, RefusesUnreadableOrBrokenFiles) {
   EXPECT_THAT(o.status().message(), HasSubstr("lookup_timeout"));
 
   options = DefaultOptions();
+  options.resolver.mutable_infra_host_ttl()->set_nanos(500000000);
+  o = UnboundObserver::Create(options);
+  EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(o.status().message(), HasSubstr("resolver.infra_host_ttl: must be 1s..1h"));
+
+  options = DefaultOptions();
   options.resolver.add_forwarders("not an address");
   o = UnboundObserver::Create(options);
   EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
