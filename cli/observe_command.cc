@@ -9,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "cli/flags.h"
+#include "cli/tls_flags.h"
 #include "google/protobuf/util/json_util.h"
 #include "perspective/remote_observer.h"
 #include "policy/identifier.h"
@@ -37,13 +38,18 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
 const Command kCommand = {"observe", "ask one perspective agent what it sees", kUsage, &Run};
 
-constexpr FlagSpec kSpec[] = {
-    {"perspective", FlagKind::kValue}, {"domain", FlagKind::kValue},
-    {"caa", FlagKind::kBool},          {"request-id", FlagKind::kValue},
-    {"timeout", FlagKind::kValue},     {"tls-cert", FlagKind::kValue},
-    {"tls-key", FlagKind::kValue},     {"tls-ca", FlagKind::kValue},
-    {"tls-server-name", FlagKind::kValue}, {"insecure", FlagKind::kBool},
-};
+const std::vector<FlagSpec>& Spec() {
+  static const auto* spec = [] {
+    auto* s = new std::vector<FlagSpec>{
+        {"perspective", FlagKind::kValue}, {"domain", FlagKind::kValue},
+        {"caa", FlagKind::kBool},          {"request-id", FlagKind::kValue},
+        {"timeout", FlagKind::kValue},
+    };
+    s->insert(s->end(), std::begin(kTlsFlagSpecs), std::end(kTlsFlagSpecs));
+    return s;
+  }();
+  return *spec;
+}
 
 int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   absl::StatusOr<ObserveArgs> parsed = ParseObserveArgs(args);
@@ -88,7 +94,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 const Command& ObserveCommand() { return kCommand; }
 
 absl::StatusOr<ObserveArgs> ParseObserveArgs(const std::vector<std::string>& args) {
-  absl::StatusOr<Flags> flags = Flags::Parse(args, kSpec);
+  absl::StatusOr<Flags> flags = Flags::Parse(args, Spec());
   if (!flags.ok()) return flags.status();
   ObserveArgs parsed;
   const std::optional<std::string> perspective = flags->Value("perspective");
@@ -115,24 +121,9 @@ absl::StatusOr<ObserveArgs> ParseObserveArgs(const std::vector<std::string>& arg
           "--timeout: \"", *timeout, "\" is not a positive duration (e.g. 5s, 500ms)"));
     }
   }
-  const bool any_tls = flags->Has("tls-cert") || flags->Has("tls-key") || flags->Has("tls-ca") ||
-                       flags->Has("tls-server-name");
-  if (flags->Bool("insecure")) {
-    if (any_tls) return absl::InvalidArgumentError("--insecure excludes the --tls-* options");
-    parsed.tls.set_insecure_plaintext(true);
-    return parsed;
-  }
-  if (!flags->Has("tls-ca")) {
-    return absl::InvalidArgumentError(
-        "--tls-ca=FILE is required (or --insecure for a plaintext loopback perspective)");
-  }
-  if (flags->Has("tls-cert") != flags->Has("tls-key")) {
-    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
-  }
-  parsed.tls.set_ca_file(*flags->Value("tls-ca"));
-  parsed.tls.set_cert_file(flags->Value("tls-cert").value_or(""));
-  parsed.tls.set_key_file(flags->Value("tls-key").value_or(""));
-  parsed.tls.set_server_name(flags->Value("tls-server-name").value_or(""));
+  absl::StatusOr<v1::TlsClientConfig> tls = TlsClientFromFlags(*flags);
+  if (!tls.ok()) return tls.status();
+  parsed.tls = *std::move(tls);
   return parsed;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/observe_command.h"
 #include "cli/record_command.h"
+#include "cli/validate_command.h"
 
 namespace vantage::cli {
 namespace {
@@ -20,6 +21,7 @@ const Command& (*const kCommands[])() = {
     &RecordCommand,
     &AccountsCommand,
     &ObserveCommand,
+    &ValidateCommand,
 };
 
 void PrintUsage(std::ostream& os) {

@@ -5,6 +5,7 @@
 // Everything runs inside the test's private network namespace.
 #include <signal.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -364,6 +365,38 @@ TEST_F(VaE2eTest, MetricsCountOutcomes) {
   EXPECT_GE(MetricValue(*body, "vantage_va_perspective_answers_total{answer=\"answered\","
                                "perspective=\"r1\"}"),
             1);
+}
+
+TEST_F(VaE2eTest, VantagectlValidateAsTheRa) {
+  const TestAccount acct = Account("cli");
+  Publish("cli.example.test", {VaCluster::RecordFor(acct, "cli.example.test")});
+  auto ctl = VantagectlBinary();
+  ASSERT_TRUE(ctl.ok()) << ctl.status();
+  const CertFiles ra = cluster_->pki().client(kRaClientName);
+  const std::vector<std::string> tls = {
+      absl::StrCat("--tls-cert=", ra.cert_file), absl::StrCat("--tls-key=", ra.key_file),
+      absl::StrCat("--tls-ca=", cluster_->pki().ca_file()),
+      absl::StrCat("--tls-server-name=", kVaServerName)};
+  std::vector<std::string> argv = {*ctl, "validate", "--va=" + cluster_->va().address(),
+                                   "--domain=cli.example.test", "--account-url=" + acct.url,
+                                   "--json-line"};
+  argv.insert(argv.end(), tls.begin(), tls.end());
+  auto valid = harness::RunCommand(argv, absl::Seconds(30));
+  ASSERT_TRUE(valid.ok()) << valid.status();
+  EXPECT_EQ(valid->exit_code, 0) << valid->stderr_text;
+  EXPECT_THAT(valid->stdout_text, HasSubstr("\"outcome\":\"OUTCOME_VALID\""));
+  EXPECT_EQ(std::count(valid->stdout_text.begin(), valid->stdout_text.end(), '\n'), 1);
+
+  argv[4] = "--account-url=https://ca.example/acct/nobody";
+  auto invalid = harness::RunCommand(argv, absl::Seconds(30));
+  ASSERT_TRUE(invalid.ok());
+  EXPECT_EQ(invalid->exit_code, 1);
+  EXPECT_THAT(invalid->stdout_text, HasSubstr("OUTCOME_UNAUTHORIZED"));
+
+  auto usage = harness::RunCommand({*ctl, "validate", "--domain=x.example.test"}, absl::Seconds(30));
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->exit_code, 2);
+  EXPECT_THAT(usage->stderr_text, HasSubstr("--va"));
 }
 
 // Corroborating remotes in a single RIR do not satisfy BR 3.2.2.9.
