@@ -191,6 +191,8 @@ print(f"quorum: {q.get('corroborated', 0)} of {q.get('remotes', 0)} remote persp
 for p in r.get("perspectives", []):
     who = "primary" if p.get("primary") else p.get("perspective_id", "?")
     state = p.get("answer", "").replace("PERSPECTIVE_ANSWER_", "").lower()
+    if state == "pending":
+        state = "running"  # the quorum was decided before it answered; it goes to the audit log
     dnssec = p.get("observation", {}).get("txt", {}).get("lookup", {}).get("dnssec_state", "").replace("DNSSEC_STATE_", "").lower()
     print(f"  {who:8} {p.get('rir', '').replace('RIR_', ''):8} {state:9} {p.get('outcome', '').replace('OUTCOME_', '').lower():13} dnssec={dnssec}")
 if outcome == "valid":
