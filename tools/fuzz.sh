@@ -6,6 +6,7 @@
 # output base so the gcc build cache is untouched.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+top=$PWD
 secs=${1:-60}
 ob="${HOME}/.cache/bazel-vantage-fuzz"
 B=(bazel --output_base="$ob")
@@ -20,9 +21,13 @@ for t in $targets; do
   pkg=${t#//}; pkg=${pkg%%:*}
   corpus="$out/corpus-$(basename "$bin")"; mkdir -p "$corpus"
   seeds=()
-  [ -d "$pkg/testdata/fuzz/$(basename "$bin" _libfuzzer)" ] && seeds=("$pkg/testdata/fuzz/$(basename "$bin" _libfuzzer)")
+  name=$(basename "$bin" _libfuzzer)
+  name=${name%_fuzz}
+  for d in "$top/$pkg/testdata/fuzz/$name" "$top/$pkg/testdata/fuzz/$(basename "$bin" _libfuzzer)"; do
+    [ -d "$d" ] && seeds=("$d") && break
+  done
   if (cd "$out" && "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        "$corpus" "${seeds[@]/#/$PWD/}" >"$out/$(basename "$bin").log" 2>&1); then
+        "$corpus" "${seeds[@]}" >"$out/$(basename "$bin").log" 2>&1); then
     echo "fuzz $t: ok ($(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$out/$(basename "$bin").log" | awk '{print $2}') runs in ${secs}s)"
   else
     echo "fuzz $t: FAILED (log: $out/$(basename "$bin").log)"; tail -40 "$out/$(basename "$bin").log"; rc=1
