@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/account_hash.h"
+#include "policy/txt_presentation.h"
 
 namespace vantage::policy {
 
@@ -53,6 +54,7 @@ v1::RecordResult RecordResultToProto(const RecordResult& record) {
   v1::RecordResult r;
   r.set_index(record.index);
   r.set_value(record.value);
+  r.set_value_text(EscapeTxtBytes(record.value));
   r.set_verdict(RecordVerdictToProto(record.verdict));
   r.set_reason(record.reason);
   // A parsed accounturi is printable ASCII (RFC 8659 value syntax), so it is

@@ -58,6 +58,14 @@ TEST(ProtoConvert, ObservationToEvidenceAndResult) {
   EXPECT_EQ(r.valid_until().seconds(), 1790000100);
 }
 
+TEST(ProtoConvert, RecordValueTextIsPrintable) {
+  RecordResult record;
+  record.value = std::string("ca.example; x=\"a\\b\"\x01\xff\0", 22);
+  const v1::RecordResult r = RecordResultToProto(record);
+  EXPECT_EQ(r.value(), record.value);
+  EXPECT_EQ(r.value_text(), "ca.example; x=\\\"a\\\\b\\\"\\001\\255\\000");
+}
+
 TEST(ProtoConvert, FailureCarriesProblem) {
   absl::StatusOr<RrsetVerdict> v = EvaluateRrset(Context(), {{"authority.example; accounturi=;"}});
   ASSERT_TRUE(v.ok());
