@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/config_util.h"
 #include "common/textproto.h"
 #include "common/tls.h"
 #include "google/protobuf/duration.pb.h"
@@ -19,49 +20,10 @@
 namespace vantage::perspective {
 namespace {
 
-std::string Field(absl::string_view prefix, absl::string_view field) {
-  return prefix.empty() ? std::string(field) : absl::StrCat(prefix, ".", field);
-}
+using common::CheckDuration;
+using common::FieldPath;
+using common::Quoted;
 
-std::string Quoted(absl::string_view s) {
-  constexpr size_t kMax = 128;
-  return absl::StrCat("\"", absl::CHexEscape(s.substr(0, kMax)), s.size() > kMax ? "..." : "",
-                      "\"");
-}
-
-// ToDuration converts a google.protobuf.Duration; nullopt when it is not a
-// valid one (nanos out of range or of the other sign than seconds).
-std::optional<absl::Duration> ToDuration(const google::protobuf::Duration& d) {
-  if (d.nanos() <= -1000000000 || d.nanos() >= 1000000000) return std::nullopt;
-  if ((d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
-    return std::nullopt;
-  }
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-void SetDuration(absl::Duration value, google::protobuf::Duration* out) {
-  const int64_t seconds = absl::IDivDuration(value, absl::Seconds(1), &value);
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(value)));
-}
-
-// DurationProblem checks an optional duration field against [min, max].
-void DurationProblem(bool has, const google::protobuf::Duration& d, const std::string& field,
-                     absl::Duration min, absl::Duration max,
-                     std::vector<std::string>* problems) {
-  if (!has) return;
-  const std::optional<absl::Duration> value = ToDuration(d);
-  if (!value.has_value()) {
-    problems->push_back(absl::StrCat(field, ": not a valid duration (seconds ", d.seconds(),
-                                     ", nanos ", d.nanos(), ")"));
-    return;
-  }
-  if (*value < min || *value > max) {
-    problems->push_back(absl::StrCat(field, ": must be within ", absl::FormatDuration(min),
-                                     " .. ", absl::FormatDuration(max), ", got ",
-                                     absl::FormatDuration(*value)));
-  }
-}
 
 bool IsIpLiteral(absl::string_view s) {
   const std::string str(s);
@@ -78,15 +40,6 @@ bool IsZoneName(absl::string_view name) {
     for (char c : label) {
       if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-')) return false;
     }
-  }
-  return true;
-}
-
-// IsPerspectiveId: [a-z0-9-], 1..63 chars (proto/config.proto).
-bool IsPerspectiveId(absl::string_view id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (char c : id) {
-    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-')) return false;
   }
   return true;
 }
@@ -124,7 +77,7 @@ void ResolverConfigProblems(const v1::ResolverConfig& resolver, absl::string_vie
                             std::vector<std::string>* problems) {
   if (resolver.trust_anchor_file().empty()) {
     problems->push_back(absl::StrCat(
-        Field(prefix, "trust_anchor_file"),
+        FieldPath(prefix, "trust_anchor_file"),
         ": required (SPEC.md 5: without a trust anchor every answer looks insecure; "
         "production: ",
         kProductionTrustAnchorFile, " from dns-root-data)"));
@@ -138,30 +91,32 @@ void ResolverConfigProblems(const v1::ResolverConfig& resolver, absl::string_vie
                           parts[1].find_first_not_of("0123456789") == absl::string_view::npos &&
                           absl::SimpleAtoi(parts[1], &port) && port >= 1 && port <= 65535);
     if (!IsIpLiteral(parts[0]) || !port_ok) {
-      problems->push_back(absl::StrCat(Field(prefix, "forwarders"), "[", i, "]: ", Quoted(fwd),
+      problems->push_back(absl::StrCat(FieldPath(prefix, "forwarders"), "[", i, "]: ", Quoted(fwd),
                                        " is not ADDR or ADDR@PORT (ADDR an IPv4/IPv6 "
                                        "address, PORT 1..65535)"));
     }
   }
-  DurationProblem(resolver.has_lookup_timeout(), resolver.lookup_timeout(),
-                  Field(prefix, "lookup_timeout"), kMinLookupTimeout, kMaxLookupTimeout,
+  CheckDuration(resolver.has_lookup_timeout(), resolver.lookup_timeout(),
+                  FieldPath(prefix, "lookup_timeout"), kMinLookupTimeout, kMaxLookupTimeout,
                   problems);
   if (resolver.max_concurrent_lookups() > kMaxMaxConcurrentLookups) {
-    problems->push_back(absl::StrCat(Field(prefix, "max_concurrent_lookups"),
+    problems->push_back(absl::StrCat(FieldPath(prefix, "max_concurrent_lookups"),
                                      ": must be within 1 .. ", kMaxMaxConcurrentLookups,
                                      " (0 = default ", kDefaultMaxConcurrentLookups, "), got ",
                                      resolver.max_concurrent_lookups()));
   }
   if (resolver.infra_cache_max_rtt_ms() != 0 &&
       resolver.infra_cache_max_rtt_ms() < kMinInfraCacheMaxRttMs) {
-    problems->push_back(absl::StrCat(Field(prefix, "infra_cache_max_rtt_ms"), ": must be >= ",
+    problems->push_back(absl::StrCat(FieldPath(prefix, "infra_cache_max_rtt_ms"), ": must be >= ",
                                      kMinInfraCacheMaxRttMs, " (0 = default ",
                                      kDefaultInfraCacheMaxRttMs, "), got ",
                                      resolver.infra_cache_max_rtt_ms()));
   }
+  CheckDuration(resolver.has_infra_host_ttl(), resolver.infra_host_ttl(),
+                FieldPath(prefix, "infra_host_ttl"), absl::Seconds(1), absl::Hours(1), problems);
   for (int i = 0; i < resolver.unblock_local_zones_size(); ++i) {
     if (!IsZoneName(resolver.unblock_local_zones(i))) {
-      problems->push_back(absl::StrCat(Field(prefix, "unblock_local_zones"), "[", i, "]: ",
+      problems->push_back(absl::StrCat(FieldPath(prefix, "unblock_local_zones"), "[", i, "]: ",
                                        Quoted(resolver.unblock_local_zones(i)),
                                        " is not a lowercase DNS zone name"));
     }
@@ -172,7 +127,7 @@ std::vector<std::string> PerspectiveConfigProblems(const v1::PerspectiveConfig& 
   std::vector<std::string> problems;
   if (config.id().empty()) {
     problems.push_back("id: required (reported in every Observation; the VA checks it)");
-  } else if (!IsPerspectiveId(config.id())) {
+  } else if (!common::IsInstanceId(config.id())) {
     problems.push_back(
         absl::StrCat("id: ", Quoted(config.id()), " must be 1..63 characters of [a-z0-9-]"));
   }
@@ -207,7 +162,7 @@ std::vector<std::string> PerspectiveConfigProblems(const v1::PerspectiveConfig& 
       problems.push_back(absl::StrCat("metrics_address: ", hp.status().message()));
     }
   }
-  DurationProblem(config.has_shutdown_grace(), config.shutdown_grace(), "shutdown_grace",
+  CheckDuration(config.has_shutdown_grace(), config.shutdown_grace(), "shutdown_grace",
                   absl::ZeroDuration(), kMaxShutdownGrace, &problems);
   return problems;
 }
@@ -221,7 +176,7 @@ absl::Status ValidatePerspectiveConfig(const v1::PerspectiveConfig& config) {
 void ApplyPerspectiveDefaults(v1::PerspectiveConfig* config) {
   v1::ResolverConfig* resolver = config->mutable_resolver();
   if (!resolver->has_lookup_timeout()) {
-    SetDuration(kDefaultLookupTimeout, resolver->mutable_lookup_timeout());
+    *resolver->mutable_lookup_timeout() = common::DurationToProto(kDefaultLookupTimeout);
   }
   if (resolver->max_concurrent_lookups() == 0) {
     resolver->set_max_concurrent_lookups(kDefaultMaxConcurrentLookups);
@@ -230,24 +185,30 @@ void ApplyPerspectiveDefaults(v1::PerspectiveConfig* config) {
     resolver->set_infra_cache_max_rtt_ms(kDefaultInfraCacheMaxRttMs);
   }
   if (!config->has_shutdown_grace()) {
-    SetDuration(kDefaultShutdownGrace, config->mutable_shutdown_grace());
+    *config->mutable_shutdown_grace() = common::DurationToProto(kDefaultShutdownGrace);
+  }
+}
+
+void ResolverFileProblems(const v1::ResolverConfig& resolver, absl::string_view prefix,
+                          std::vector<std::string>* problems) {
+  if (!resolver.trust_anchor_file().empty()) {
+    const std::string field = FieldPath(prefix, "trust_anchor_file");
+    std::string text;
+    FileProblem(resolver.trust_anchor_file(), field, problems, &text);
+    if (!text.empty() && !TrustAnchorHasRecords(text)) {
+      problems->push_back(
+          absl::StrCat(field, ": no DS or DNSKEY record in ", resolver.trust_anchor_file()));
+    }
+  }
+  if (!resolver.root_hints_file().empty()) {
+    FileProblem(resolver.root_hints_file(), FieldPath(prefix, "root_hints_file"), problems,
+                nullptr);
   }
 }
 
 std::vector<std::string> PerspectiveConfigFileProblems(const v1::PerspectiveConfig& config) {
   std::vector<std::string> problems;
-  const v1::ResolverConfig& resolver = config.resolver();
-  if (!resolver.trust_anchor_file().empty()) {
-    std::string text;
-    FileProblem(resolver.trust_anchor_file(), "resolver.trust_anchor_file", &problems, &text);
-    if (!text.empty() && !TrustAnchorHasRecords(text)) {
-      problems.push_back(absl::StrCat("resolver.trust_anchor_file: no DS or DNSKEY record in ",
-                                      resolver.trust_anchor_file()));
-    }
-  }
-  if (!resolver.root_hints_file().empty()) {
-    FileProblem(resolver.root_hints_file(), "resolver.root_hints_file", &problems, nullptr);
-  }
+  ResolverFileProblems(config.resolver(), "resolver", &problems);
   common::CheckTlsServerFiles(config.tls(), "tls", &problems);
   return problems;
 }
@@ -271,12 +232,12 @@ absl::StatusOr<v1::PerspectiveConfig> LoadPerspectiveConfig(const std::string& p
 
 absl::Duration LookupTimeout(const v1::PerspectiveConfig& config) {
   if (!config.resolver().has_lookup_timeout()) return kDefaultLookupTimeout;
-  return ToDuration(config.resolver().lookup_timeout()).value_or(kDefaultLookupTimeout);
+  return common::DurationFromProto(config.resolver().lookup_timeout()).value_or(kDefaultLookupTimeout);
 }
 
 absl::Duration ShutdownGrace(const v1::PerspectiveConfig& config) {
   if (!config.has_shutdown_grace()) return kDefaultShutdownGrace;
-  return ToDuration(config.shutdown_grace()).value_or(kDefaultShutdownGrace);
+  return common::DurationFromProto(config.shutdown_grace()).value_or(kDefaultShutdownGrace);
 }
 
 }  // namespace vantage::perspective

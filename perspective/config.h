@@ -34,6 +34,12 @@ inline constexpr char kProductionTrustAnchorFile[] = "/usr/share/dns/root.key";
 void ResolverConfigProblems(const v1::ResolverConfig& resolver, absl::string_view prefix,
                             std::vector<std::string>* problems);
 
+// ResolverFileProblems reads the files a ResolverConfig names (trust anchor:
+// readable, not empty, with a DS or DNSKEY record; root hints: readable) and
+// appends what is wrong, fields named "<prefix>.<field>".
+void ResolverFileProblems(const v1::ResolverConfig& resolver, absl::string_view prefix,
+                          std::vector<std::string>* problems);
+
 // PerspectiveConfigProblems lists every problem of `config` (empty = valid).
 // Unset optional fields mean "the default". Pure: no file access.
 std::vector<std::string> PerspectiveConfigProblems(const v1::PerspectiveConfig& config);

@@ -82,6 +82,8 @@ TEST(PerspectiveConfigProblemsTest, EachRuleNamesItsField) {
         "100001"}},
       {"rtt_too_small", R"pb(resolver { infra_cache_max_rtt_ms: 10 })pb",
        {"resolver.infra_cache_max_rtt_ms: must be >= 50 (0 = default 2000), got 10"}},
+      {"host_ttl_too_long", R"pb(resolver { infra_host_ttl { seconds: 7200 } })pb",
+       {"resolver.infra_host_ttl: must be within 1s .. 1h, got 2h"}},
       {"bad_forwarders",
        R"pb(resolver { forwarders: "8.8.8.8" forwarders: "::1@5353" forwarders: "dns.example" forwarders: "1.1.1.1@0" forwarders: "1.1.1.1@" })pb",
        {"resolver.forwarders[2]: \"dns.example\" is not ADDR or ADDR@PORT (ADDR an IPv4/IPv6 "

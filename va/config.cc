@@ -195,17 +195,7 @@ void ApplyVaDefaults(v1::VaConfig* config) {
 std::vector<std::string> VaConfigFileProblems(const v1::VaConfig& config) {
   std::vector<std::string> problems;
   common::CheckTlsServerFiles(config.tls(), "tls", &problems);
-  const v1::ResolverConfig& resolver = config.primary_resolver();
-  for (const auto& [path, field] :
-       {std::pair{resolver.trust_anchor_file(), "primary_resolver.trust_anchor_file"},
-        std::pair{resolver.root_hints_file(), "primary_resolver.root_hints_file"}}) {
-    if (path.empty()) continue;
-    if (auto data = common::ReadFile(path); !data.ok()) {
-      problems.push_back(absl::StrCat(field, ": ", data.status().message()));
-    } else if (data->empty()) {
-      problems.push_back(absl::StrCat(field, ": ", path, " is empty"));
-    }
-  }
+  perspective::ResolverFileProblems(config.primary_resolver(), "primary_resolver", &problems);
   for (int i = 0; i < config.remotes_size(); ++i) {
     const v1::TlsClientConfig& tls = config.remotes(i).tls();
     if (tls.insecure_plaintext()) continue;
