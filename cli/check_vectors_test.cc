@@ -1,7 +1,5 @@
 // Runs every row of testdata/dns_persist_vectors.json through the built
 // `vantagectl check` binary: the outcome in its JSON and its exit code.
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -10,6 +8,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "testdata/vectors.h"
 #include "policy/txt_presentation.h"
 
 namespace vantage::cli {
@@ -20,24 +19,10 @@ using google::protobuf::Struct;
 using google::protobuf::Value;
 
 constexpr char kBinary[] = "cli/vantagectl";
-constexpr char kVectorsPath[] = "testdata/dns_persist_vectors.json";
-constexpr int kExpectedRows = 45;
-
-std::vector<Struct> LoadRows() {
-  std::ifstream in(kVectorsPath, std::ios::binary);
-  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ListValue list;
-  std::vector<Struct> rows;
-  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return rows;
-  for (const Value& v : list.values()) rows.push_back(v.struct_value());
-  return rows;
-}
-
-const Value& Field(const Struct& s, const std::string& name) {
-  static const Value* const kNull = new Value();
-  auto it = s.fields().find(name);
-  return it == s.fields().end() ? *kNull : it->second;
-}
+using testdata::Field;
+using testdata::kExpectedRows;
+using testdata::kVectorsPath;
+using testdata::LoadRows;
 
 // ArgsFromRow builds the command line: one --txt per RR in presentation
 // format (each character-string quoted and escaped).

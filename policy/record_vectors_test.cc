@@ -1,7 +1,5 @@
 // Runs every row of testdata/dns_persist_vectors.json (see its README)
 // through the library, one named test case per row.
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -10,6 +8,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "testdata/vectors.h"
 #include "policy/record.h"
 
 namespace vantage::policy {
@@ -19,31 +18,11 @@ using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-constexpr char kVectorsPath[] = "testdata/dns_persist_vectors.json";
-// The file holds 45 rows; a silently empty or truncated load must fail.
-constexpr int kExpectedRows = 45;
-
-std::vector<Struct> LoadRows() {
-  std::ifstream in(kVectorsPath, std::ios::binary);
-  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ListValue list;
-  std::vector<Struct> rows;
-  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) return rows;
-  for (const Value& v : list.values()) rows.push_back(v.struct_value());
-  return rows;
-}
-
-const Value& Field(const Struct& s, const std::string& name) {
-  static const Value* const kNull = new Value();
-  auto it = s.fields().find(name);
-  return it == s.fields().end() ? *kNull : it->second;
-}
-
-std::vector<std::string> Strings(const Value& v) {
-  std::vector<std::string> out;
-  for (const Value& e : v.list_value().values()) out.push_back(e.string_value());
-  return out;
-}
+using testdata::Field;
+using testdata::kExpectedRows;
+using testdata::kVectorsPath;
+using testdata::LoadRows;
+using testdata::Strings;
 
 // RrsetFromRow: a string is one RR with one character-string; a list is one
 // RR with several character-strings (README).
