@@ -182,6 +182,14 @@ TEST_F(VaE2eTest, KeyRotationKeepsRetainedKeyThenDeactivationIsImmediate) {
   EXPECT_EQ(retained->outcome(), v1::OUTCOME_VALID) << retained->problem().detail();
   EXPECT_EQ(retained->matched_key().thumbprint(), acct.thumbprint);
   EXPECT_EQ(retained->matched_key().key_index(), 1);  // the retained (old) key
+  // The audit record names the retained key, and both keys that counted.
+  auto audit = AuditFor(retained->request_id());
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  EXPECT_EQ(audit->result().matched_key().thumbprint(), acct.thumbprint);
+  EXPECT_EQ(audit->result().matched_key().key_index(), 1);
+  ASSERT_EQ(audit->account().thumbprints_size(), 2);
+  EXPECT_EQ(audit->account().thumbprints(0), next->thumbprint);
+  EXPECT_EQ(audit->account().thumbprints(1), acct.thumbprint);
 
   ASSERT_TRUE(cluster_->store().SetStatus(acct.url, va::AccountStatus::kDeactivated).ok());
   auto deactivated = cluster_->Validate(fqdn, acct.url);
