@@ -1,0 +1,133 @@
+#include "tests/bench/echo.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/tls.h"
+#include "grpcpp/grpcpp.h"
+#include "tests/pki/test_pki.h"
+
+namespace vantage::bench {
+namespace {
+
+class EchoService final : public Echo::CallbackService {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const EchoMessage* request, EchoMessage* response) override {
+    response->set_payload(request->payload());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+// Everything one call needs alive until its callback has run.
+struct EchoCall {
+  grpc::ClientContext context;
+  EchoMessage request;
+  EchoMessage response;
+};
+
+}  // namespace
+
+std::string SelfPath() {
+  char buf[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+int ServeEcho(const std::string& address, const std::string& pki_dir) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  v1::TlsServerConfig tls;
+  tls.set_cert_file(absl::StrCat(pki_dir, "/server-", tests::kPerspectiveServerName, ".pem"));
+  tls.set_key_file(absl::StrCat(pki_dir, "/server-", tests::kPerspectiveServerName, ".key"));
+  tls.set_client_ca_file(absl::StrCat(pki_dir, "/ca.pem"));
+  tls.add_allowed_client_names(tests::kVaClientName);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      common::MakeServerCredentials(tls, address);
+  if (!creds.ok()) {
+    std::fprintf(stderr, "echo: %s\n", creds.status().ToString().c_str());
+    return 1;
+  }
+  EchoService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, *creds, &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "echo: cannot listen on %s\n", address.c_str());
+    return 1;
+  }
+  std::printf("echo listening on %s:%d\n", address.substr(0, address.rfind(':')).c_str(), port);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  server->Shutdown();
+  return 0;
+}
+
+absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
+                                           const std::string& pki_dir,
+                                           const std::string& netns) {
+  const std::string self = SelfPath();
+  if (self.empty()) return absl::InternalError("cannot read /proc/self/exe");
+  harness::Subprocess::Options options;
+  options.argv = {self, "--serve_echo=" + address, "--pki_dir=" + pki_dir};
+  options.netns = netns;
+  absl::StatusOr<std::unique_ptr<harness::Subprocess>> process =
+      harness::Subprocess::Start(options);
+  if (!process.ok()) return process.status();
+  constexpr char kListening[] = "echo listening on ";
+  absl::StatusOr<std::string> line = (*process)->WaitForOutput(kListening, absl::Seconds(10));
+  if (!line.ok()) return line.status();
+  EchoServer server;
+  server.address = line->substr(line->find(kListening) + sizeof(kListening) - 1);
+  while (!server.address.empty() &&
+         (server.address.back() == '\n' || server.address.back() == '\r')) {
+    server.address.pop_back();
+  }
+  server.process = *std::move(process);
+  return server;
+}
+
+Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, double warmup,
+              double seconds, const std::vector<pid_t>& others) {
+  ClosedLoop loop;
+  return loop.Run(
+      concurrency, warmup, seconds,
+      [stub, &payload](ClosedLoop::Done done) {
+        auto* call = new EchoCall;
+        call->request.set_payload(payload);
+        call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+        stub->async()->Echo(
+            &call->context, &call->request, &call->response,
+            [call, done = std::move(done)](grpc::Status status) {
+              absl::Status result;
+              if (!status.ok()) {
+                result = absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                      status.error_message());
+              } else if (call->response.payload().size() != call->request.payload().size()) {
+                result = absl::DataLossError("echo answered another payload size");
+              }
+              delete call;
+              done(std::move(result));
+            });
+        return true;
+      },
+      others);
+}
+
+}  // namespace vantage::bench

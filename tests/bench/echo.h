@@ -1,0 +1,60 @@
+// The gRPC floor of the benchmarks: a bare unary Echo service over the same
+// mTLS setup as the real services (test PKI: the perspective's server
+// certificate, the VA's client certificate), callback API on both sides.
+//
+// The server runs in another process: the benchmark binary re-executes
+// itself in echo-server mode. A binary using StartEchoServer must therefore
+// define the flags --serve_echo=ADDRESS and --pki_dir=DIR and, when
+// --serve_echo is set, return ServeEcho(address, pki_dir) from main():
+//
+//   ABSL_FLAG(std::string, serve_echo, "", "Internal: run as the echo server.");
+//   ABSL_FLAG(std::string, pki_dir, "", "Internal: the echo server's test PKI.");
+//   ...
+//   if (!absl::GetFlag(FLAGS_serve_echo).empty()) return ServeEcho(...);
+//   ASSIGN_OR_RETURN(EchoServer echo, StartEchoServer("127.0.0.1:0", pki.dir(), ""));
+//   Stats s = RunEcho(stub.get(), payload, 16, 0.5, 3, {echo.process->pid()});
+#ifndef VANTAGE_TESTS_BENCH_ECHO_H_
+#define VANTAGE_TESTS_BENCH_ECHO_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/bench/closed_loop.h"
+#include "tests/bench/echo.grpc.pb.h"
+#include "tests/harness/subprocess.h"
+
+namespace vantage::bench {
+
+// ServeEcho serves Echo with mTLS on `address` until SIGTERM/SIGINT, using
+// the server certificate of tests::kPerspectiveServerName in `pki_dir` and
+// allowing the client tests::kVaClientName. Prints
+// "echo listening on HOST:PORT" once ready. Returns the exit code.
+int ServeEcho(const std::string& address, const std::string& pki_dir);
+
+struct EchoServer {
+  std::unique_ptr<harness::Subprocess> process;
+  std::string address;  // HOST:PORT it listens on
+};
+
+// StartEchoServer starts this binary in echo-server mode on `address`
+// (port 0: any), inside the named network namespace `netns` (empty: this
+// one), and waits until it listens.
+absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
+                                           const std::string& pki_dir,
+                                           const std::string& netns);
+
+// RunEcho measures Echo calls with `payload` through `stub` in a closed loop
+// (ClosedLoop::Run); an answer with another payload size is an error.
+Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, double warmup,
+              double seconds, const std::vector<pid_t>& others);
+
+// SelfPath: this binary (/proc/self/exe), "" if unknown.
+std::string SelfPath();
+
+}  // namespace vantage::bench
+
+#endif  // VANTAGE_TESTS_BENCH_ECHO_H_

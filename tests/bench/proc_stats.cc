@@ -1,0 +1,122 @@
+#include "tests/bench/proc_stats.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace vantage::bench {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+using DirPtr = std::unique_ptr<DIR, int (*)(DIR*)>;
+
+}  // namespace
+
+double CpuSelf() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec * 1e-6;
+}
+
+double CpuOf(pid_t pid) {
+  if (pid <= 0) return 0;
+  const std::string s = ReadAll(absl::StrCat("/proc/", pid, "/stat"));
+  // Fields after the command name "(...)", which may itself hold spaces:
+  // field 3 is the state; 14 and 15 are utime and stime (proc(5)).
+  const size_t close = s.rfind(')');
+  if (close == std::string::npos || close + 2 > s.size()) return 0;
+  std::istringstream fields(s.substr(close + 2));
+  std::string f;
+  unsigned long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) (void)absl::SimpleAtoi(f, &utime);
+    if (i == 15) (void)absl::SimpleAtoi(f, &stime);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+long ContextSwitches(pid_t pid) {
+  const std::string dir = pid > 0 ? absl::StrCat("/proc/", pid, "/task") : "/proc/self/task";
+  long total = 0;
+  DirPtr tasks(opendir(dir.c_str()), &closedir);
+  if (tasks == nullptr) return 0;
+  while (dirent* e = readdir(tasks.get())) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(absl::StrCat(dir, "/", e->d_name, "/status"));
+    std::string line;
+    while (std::getline(in, line)) {
+      long v = 0;
+      const size_t colon = line.find(':');
+      const bool counter = absl::StartsWith(line, "voluntary_ctxt_switches") ||
+                           absl::StartsWith(line, "nonvoluntary_ctxt_switches");
+      if (colon == std::string::npos || !counter) continue;
+      if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(colon + 1)), &v)) total += v;
+    }
+  }
+  return total;
+}
+
+ProcessSample SampleProcesses(const std::vector<pid_t>& others) {
+  ProcessSample s;
+  s.cpu = CpuSelf();
+  s.switches = ContextSwitches(0);
+  for (pid_t pid : others) {
+    s.cpu += CpuOf(pid);
+    s.switches += ContextSwitches(pid);
+  }
+  return s;
+}
+
+std::string LoadAverage() {
+  const std::vector<std::string> fields =
+      absl::StrSplit(ReadAll("/proc/loadavg"), ' ', absl::SkipEmpty());
+  if (fields.size() < 3) return "?";
+  return absl::StrCat(fields[0], " ", fields[1], " ", fields[2]);
+}
+
+double LoadAverage1() {
+  const std::vector<std::string> fields =
+      absl::StrSplit(ReadAll("/proc/loadavg"), ' ', absl::SkipEmpty());
+  double v = -1;
+  if (fields.empty() || !absl::SimpleAtod(fields[0], &v)) return -1;
+  return v;
+}
+
+std::vector<pid_t> FindProcesses(const std::vector<std::string>& needles) {
+  std::vector<pid_t> out;
+  DirPtr proc(opendir("/proc"), &closedir);
+  if (proc == nullptr) return out;
+  const pid_t self = getpid();
+  while (dirent* e = readdir(proc.get())) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(e->d_name, &pid) || pid == self) continue;
+    std::string cmdline = ReadAll(absl::StrCat("/proc/", pid, "/cmdline"));
+    for (char& c : cmdline) {
+      if (c == '\0') c = ' ';
+    }
+    bool all = !cmdline.empty();
+    for (const std::string& n : needles) all = all && absl::StrContains(cmdline, n);
+    if (all) out.push_back(pid);
+  }
+  return out;
+}
+
+}  // namespace vantage::bench
