@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <cstdio>
@@ -123,6 +124,8 @@ std::vector<std::pair<std::string, std::string>> DnsFixture::ScriptEnv()
           {"FIX_ATTACKER_IP4", attacker_address_},
           {"FIX_TTL", absl::StrCat(options_.ttl_seconds)},
           {"FIX_LEAF_NAMES", absl::StrCat(options_.leaf_names)},
+          {"FIX_LEAF_RECORD", options_.leaf_record.empty() ? AccountRecord("leaf")
+                                                            : options_.leaf_record},
           {"FIX_WAIT_MS",
            absl::StrCat(absl::ToInt64Milliseconds(options_.start_timeout))}};
 }
@@ -177,6 +180,14 @@ absl::Status DnsFixture::StartKnotd(const std::string& instance) {
 
 absl::StatusOr<std::unique_ptr<DnsFixture>> DnsFixture::Start(
     const Options& options) {
+  // One TXT character-string (RFC 1035 3.3.14), written into a zone file.
+  if (options.leaf_record.size() > 255 ||
+      !std::all_of(options.leaf_record.begin(), options.leaf_record.end(),
+                   [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+    return absl::InvalidArgumentError(
+        "DnsFixture::Options.leaf_record: must be printable ASCII, at most 255 octets "
+        "(one TXT character-string)");
+  }
   std::unique_ptr<DnsFixture> f(new DnsFixture(options));
   absl::StatusOr<std::string> script =
       harness::RunfilePath("tests/dns/fixture.sh");

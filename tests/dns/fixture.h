@@ -86,6 +86,13 @@ class DnsFixture {
     // (N = 0 .. leaf_names-1). Benchmarks want many (100000 takes ~12 s to
     // sign); knot also serves a wildcard *.w.leaf.test.
     int leaf_names = 100;
+    // The TXT value of every leaf name (the t<N> names and the *.w
+    // wildcard): one character-string of printable ASCII, at most 255
+    // octets. Empty: AccountRecord("leaf") (a raw URL, malformed for a VA in
+    // hashed mode). Benchmarks of the VA set a record that is valid for
+    // their test account in every domain (the domain-independent form,
+    // SPEC.md 3), so every leaf miss is a VALID validation.
+    std::string leaf_record;
     // Named network namespace the knotd processes (and knsupdate/kdig) run
     // in; empty: the caller's.
     std::string netns;

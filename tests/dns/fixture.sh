@@ -29,6 +29,10 @@
 #   FIX_ATTACKER_IP4  forged-zone server (default <auth prefix minus last octet>.9.1)
 #   FIX_TTL           TTL of most records under test (default 60)
 #   FIX_LEAF_NAMES    pre-populated _validation-persist.t<N>.leaf.test names (default 100)
+#   FIX_LEAF_RECORD   the TXT value of every leaf name (t<N> and *.w), one character-string of
+#                     printable ASCII, at most 255 octets (default
+#                     "ca.example; accounturi=https://ca.example/acct/leaf"); benchmarks set a
+#                     record that is valid for their test account (domain-independent form)
 #
 # Hierarchy (all port 53; "S" = signed by knot on load and after every update):
 #   .              S  ns.root-servers.    $I.1   [knotd "infra"]
@@ -73,6 +77,7 @@ RUNDIR=${FIX_RUNDIR:-$FIX_DIR}
 TTL=${FIX_TTL:-60}
 NEG_TTL=5                  # SOA minimum: negative answers and NSEC records (RFC 9077) expire fast
 LEAF_NAMES=${FIX_LEAF_NAMES:-100}
+LEAF_RECORD=${FIX_LEAF_RECORD:-ca.example; accounturi=https://ca.example/acct/leaf}
 NSX=()
 [ -n "${FIX_NETNS:-}" ] && NSX=(ip netns exec "$FIX_NETNS")
 PATH=$PATH:/usr/sbin:/sbin
@@ -224,12 +229,22 @@ _validation-persist.target TXT "ca.example; accounturi=https://ca.example/acct/s
 hop                    CNAME _validation-persist.target
 target                 CAA 0 issue "second.example"
 EOF
+  # The leaf record in zone-file presentation form: one quoted string with '\' and '"'
+  # escaped (RFC 1035 5.1); anything but printable ASCII up to 255 octets is refused.
+  if (( $(printf '%s' "$LEAF_RECORD" | wc -c) > 255 )) ||
+     [ "$(printf '%s' "$LEAF_RECORD" | LC_ALL=C tr -d ' -~'; echo .)" != . ]; then
+    echo "FIX_LEAF_RECORD: must be printable ASCII, at most 255 octets (one TXT string)" >&2
+    return 1
+  fi
+  local leaf_q=${LEAF_RECORD//\\/\\\\}
+  leaf_q=${leaf_q//\"/\\\"}
   {
     echo "\$TTL $TTL"; soa ns1
     echo "@ NS ns1"; echo "ns1 A $A.10"
-    echo "*.w TXT \"ca.example; accounturi=https://ca.example/acct/leaf\""
-    awk -v n="$LEAF_NAMES" 'BEGIN { for (i = 0; i < n; i++)
-      printf "_validation-persist.t%d TXT \"ca.example; accounturi=https://ca.example/acct/leaf\"\n", i }'
+    echo "*.w TXT \"$leaf_q\""
+    # The value comes through the environment: awk -v would interpret backslashes.
+    LEAF_Q=$leaf_q awk -v n="$LEAF_NAMES" 'BEGIN { for (i = 0; i < n; i++)
+      printf "_validation-persist.t%d TXT \"%s\"\n", i, ENVIRON["LEAF_Q"] }'
   } > "$Z/leaf.test.zone"
   cat > "$Z/insecure.test.zone" <<EOF
 \$TTL $TTL
