@@ -1,6 +1,7 @@
 // vantage-va: the validation authority (DESIGN.md "Components").
 //
 //   vantage-va --config=FILE [--accounts=LOCATION] [--insecure] [--log_requests]
+//   vantage-va --config=FILE [--accounts=LOCATION] [--insecure] --check_config
 //
 // Loads and validates the VaConfig textproto (every problem at once; exit 2),
 // opens the account store (SQLite file or PostgreSQL), the audit log, its own
@@ -16,6 +17,15 @@
 // --accounts overrides account_store ("sqlite:/path" or "postgresql://...").
 // --insecure: plaintext on every hop, refused unless every address is
 // loopback (DESIGN.md "Security": local demos only).
+//
+// --check_config loads and validates the config as a start would (the files
+// it names included), prints "config OK: <summary>" on stdout and exits 0,
+// or prints every problem on stderr and exits 2. It starts nothing: no
+// listening, no resolver, no channel, no account store or audit file opened.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -23,7 +33,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -31,6 +45,7 @@
 #include "common/tls.h"
 #include "perspective/remote_observer.h"
 #include "perspective/unbound_observer.h"
+#include "policy/quorum.h"
 #include "prometheus/registry.h"
 #include "va/account_store_factory.h"
 #include "va/audit_log.h"
@@ -43,6 +58,9 @@ ABSL_FLAG(std::string, accounts, "",
           "Account store, overrides account_store: sqlite:/path or postgresql://...");
 ABSL_FLAG(bool, insecure, false,
           "Plaintext on every hop without client authentication (loopback addresses only).");
+ABSL_FLAG(bool, check_config, false,
+          "Validate the config and the files it names, print \"config OK: ...\" or every "
+          "problem, and exit (0 OK, 2 problems) without starting anything.");
 
 namespace vantage::va {
 namespace {
@@ -55,6 +73,103 @@ int Fail(int code, absl::string_view what) {
   return code;
 }
 
+// AccountStoreProblems checks the account store location without opening it:
+// the scheme, and for SQLite that the file exists (a start would create a
+// missing file as an EMPTY store, in which every account is unknown).
+// PostgreSQL is not contacted (the check must not need the database).
+void AccountStoreProblems(const std::string& location, std::vector<std::string>* problems) {
+  if (absl::StartsWith(location, "postgresql://") || absl::StartsWith(location, "postgres://")) {
+    return;
+  }
+  absl::string_view path = location;
+  if (!absl::ConsumePrefix(&path, "sqlite:") && absl::StrContains(location, "://")) {
+    problems->push_back(absl::StrCat("account_store: ", RedactAccountStoreLocation(location),
+                                     " has an unknown scheme (want sqlite:PATH, a file path, "
+                                     "or postgresql://...)"));
+    return;
+  }
+  struct stat st;
+  if (path.empty()) {
+    problems->push_back("account_store: names no file");
+  } else if (::stat(std::string(path).c_str(), &st) != 0) {
+    problems->push_back(absl::StrCat("account_store: SQLite file ", path,
+                                     " does not exist (a start would create an empty store; "
+                                     "create it with vantagectl accounts)"));
+  } else if (!S_ISREG(st.st_mode)) {
+    problems->push_back(absl::StrCat("account_store: ", path, " is not a regular file"));
+  }
+}
+
+// AuditProblems: the directory of audit.path must exist, and the file (or,
+// when missing, the directory) be writable: a start opens it O_APPEND|O_CREAT.
+void AuditProblems(const v1::AuditConfig& audit, std::vector<std::string>* problems) {
+  const std::string& path = audit.path();
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    problems->push_back(absl::StrCat("audit.path: directory ", dir, " does not exist"));
+  } else if (::access(path.c_str(), F_OK) == 0 ? ::access(path.c_str(), W_OK) != 0
+                                                : ::access(dir.c_str(), W_OK | X_OK) != 0) {
+    problems->push_back(absl::StrCat("audit.path: ", path, " is not writable"));
+  }
+}
+
+// CheckConfig implements --check_config.
+int CheckConfig(const std::string& path, absl::Time now, const VaConfigOverrides& overrides) {
+  absl::StatusOr<v1::VaConfig> config = LoadVaConfig(path, now, overrides);
+  if (!config.ok()) return Fail(2, config.status().message());
+  std::vector<std::string> problems;
+  // The remotes' client certificates and keys: parsed, matching and valid
+  // now, as a TLS handshake would need them (a start only reads them).
+  for (int i = 0; i < config->remotes_size(); ++i) {
+    const v1::TlsClientConfig& tls = config->remotes(i).tls();
+    if (tls.insecure_plaintext()) continue;
+    v1::TlsServerConfig as_server;
+    as_server.set_cert_file(tls.cert_file());
+    as_server.set_key_file(tls.key_file());
+    as_server.set_client_ca_file(tls.ca_file());
+    std::vector<std::string> found;
+    const std::string prefix = absl::StrCat("remotes[", i, "].tls");
+    common::CheckTlsServerFiles(as_server, prefix, &found);
+    for (const std::string& p : found) {
+      problems.push_back(
+          absl::StrReplaceAll(p, {{absl::StrCat(prefix, ".client_ca_file"),
+                                   absl::StrCat(prefix, ".ca_file")}}));
+    }
+  }
+  AccountStoreProblems(config->account_store(), &problems);
+  AuditProblems(config->audit(), &problems);
+  if (!problems.empty()) {
+    return Fail(2, absl::StrCat(path, ": ", problems.size(),
+                                problems.size() == 1 ? " problem" : " problems", ":\n  ",
+                                absl::StrJoin(problems, "\n  ")));
+  }
+  std::vector<std::string> remotes;
+  for (const v1::RemotePerspectiveConfig& r : config->remotes()) {
+    remotes.push_back(absl::StrCat(r.id(), "/", v1::Rir_Name(r.rir()), "@", r.address()));
+  }
+  const std::string tls =
+      config->tls().insecure_plaintext()
+          ? "PLAINTEXT"
+          : absl::StrCat("mTLS, clients ", absl::StrJoin(config->tls().allowed_client_names(), ","));
+  const std::string summary = absl::StrCat(
+      "va ", config->id(), " on ", config->listen_address(), " (", tls, "); issuers ",
+      absl::StrJoin(config->issuer_domain_names(), ","), "; accounturi ",
+      v1::AccountUriMode_Name(config->accounturi_mode()), " (",
+      absl::StrJoin(config->hash_algorithms(), ","), "); primary ", config->primary_id(), "/",
+      v1::Rir_Name(config->primary_rir()), "; ", config->remotes_size(), " remotes [",
+      absl::StrJoin(remotes, ", "), "], BR 3.2.2.9 requires ",
+      policy::MinRemotesRequired(now, VaOptionsFromConfig(*config).min_remotes_rules), " as of ",
+      absl::FormatTime("%Y-%m-%d", now, absl::UTCTimeZone()), "; account store ",
+      RedactAccountStoreLocation(config->account_store()), "; audit ", config->audit().path(),
+      " (", v1::AuditConfig::Fsync_Name(config->audit().fsync()), "); metrics ",
+      config->metrics_address().empty() ? "off" : config->metrics_address());
+  std::printf("config OK: %s\n", summary.c_str());
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   common::BlockStopSignals();
   absl::ParseCommandLine(argc, argv);
@@ -64,6 +179,7 @@ int Run(int argc, char** argv) {
   VaConfigOverrides overrides;
   overrides.account_store = absl::GetFlag(FLAGS_accounts);
   overrides.insecure_plaintext = absl::GetFlag(FLAGS_insecure);
+  if (absl::GetFlag(FLAGS_check_config)) return CheckConfig(config_path, clock.Now(), overrides);
   absl::StatusOr<v1::VaConfig> config = LoadVaConfig(config_path, clock.Now(), overrides);
   if (!config.ok()) return Fail(2, absl::StrCat("refusing to start: ", config.status().message()));
 
