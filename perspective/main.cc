@@ -1,6 +1,7 @@
 // vantage-perspective: the remote perspective agent (DESIGN.md "Components").
 //
 //   vantage-perspective --config=FILE [--insecure] [--log_requests]
+//   vantage-perspective --config=FILE [--insecure] --check_config
 //
 // Loads and validates the PerspectiveConfig textproto (every problem at
 // once; exit 2), starts the libunbound observer, serves vantage.v1.Perspective
@@ -14,6 +15,11 @@
 // --insecure turns on tls.insecure_plaintext: plaintext, no client
 // authentication, refused unless listen_address is a loopback address
 // (DESIGN.md "Security": local demos only).
+//
+// --check_config loads and validates the config as a start would (the files
+// it names included), prints "config OK: <summary>" on stdout and exits 0,
+// or prints every problem on stderr and exits 2. It starts nothing: no
+// listening, no resolver.
 #include <pthread.h>
 #include <signal.h>
 
@@ -24,6 +30,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -41,6 +48,9 @@ ABSL_FLAG(std::string, config, "", "PerspectiveConfig textproto file (required).
 ABSL_FLAG(bool, insecure, false,
           "Serve plaintext without client authentication (loopback listen_address only).");
 ABSL_FLAG(bool, log_requests, false, "Log every Observe call, not only refusals and errors.");
+ABSL_FLAG(bool, check_config, false,
+          "Validate the config and the files it names, print \"config OK: ...\" or every "
+          "problem, and exit (0 OK, 2 problems) without starting anything.");
 
 namespace vantage::perspective {
 namespace {
@@ -87,9 +97,31 @@ int Run(int argc, char** argv) {
   absl::StatusOr<v1::PerspectiveConfig> config =
       LoadPerspectiveConfig(config_path, absl::GetFlag(FLAGS_insecure));
   if (!config.ok()) {
-    std::fprintf(stderr, "vantage-perspective: refusing to start: %s\n",
+    std::fprintf(stderr, "vantage-perspective: %s%s\n",
+                 absl::GetFlag(FLAGS_check_config) ? "" : "refusing to start: ",
                  std::string(config.status().message()).c_str());
     return 2;
+  }
+  if (absl::GetFlag(FLAGS_check_config)) {
+    const v1::ResolverConfig& r = config->resolver();
+    std::printf(
+        "config OK: perspective %s (%s, region %s) on %s (%s); trust anchor %s; %s; "
+        "lookup timeout %s, max %u concurrent lookups; metrics %s\n",
+        config->id().c_str(), v1::Rir_Name(config->rir()).c_str(),
+        config->region().empty() ? "-" : config->region().c_str(),
+        config->listen_address().c_str(),
+        config->tls().insecure_plaintext()
+            ? "PLAINTEXT"
+            : absl::StrCat("mTLS, clients ", absl::StrJoin(config->tls().allowed_client_names(),
+                                                           ","))
+                  .c_str(),
+        r.trust_anchor_file().c_str(),
+        r.forwarders().empty()
+            ? "full recursion"
+            : absl::StrCat("forwarders ", absl::StrJoin(r.forwarders(), ",")).c_str(),
+        absl::FormatDuration(LookupTimeout(*config)).c_str(), r.max_concurrent_lookups(),
+        config->metrics_address().empty() ? "off" : config->metrics_address().c_str());
+    return 0;
   }
 
   UnboundObserver::Options observer_options;
