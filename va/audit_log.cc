@@ -27,7 +27,7 @@ absl::StatusOr<std::string> AuditRecordToJson(const v1::AuditRecord& record) {
 }
 
 absl::StatusOr<std::unique_ptr<FileAuditSink>> FileAuditSink::Create(
-    const v1::AuditConfig& config) {
+    const v1::AuditConfig& config, prometheus::Registry* registry) {
   if (config.path().empty()) {
     return absl::InvalidArgumentError("audit.path: required (BR 5.4.1: every validation is logged)");
   }
@@ -43,7 +43,21 @@ absl::StatusOr<std::unique_ptr<FileAuditSink>> FileAuditSink::Create(
   }
   v1::AuditConfig::Fsync fsync = config.fsync();
   if (fsync == v1::AuditConfig::FSYNC_UNSPECIFIED) fsync = v1::AuditConfig::FSYNC_EVERY_RECORD;
-  return std::unique_ptr<FileAuditSink>(new FileAuditSink(fd, fsync, interval, config.path()));
+  std::unique_ptr<FileAuditSink> sink(new FileAuditSink(fd, fsync, interval, config.path()));
+  if (registry != nullptr) {
+    absl::MutexLock lock(&sink->mu_);
+    sink->written_metric_ = &prometheus::BuildCounter()
+                                 .Name("vantage_va_audit_records_written_total")
+                                 .Help("Audit records written (and synced per the fsync policy).")
+                                 .Register(*registry)
+                                 .Add({});
+    sink->failures_metric_ = &prometheus::BuildCounter()
+                                  .Name("vantage_va_audit_write_failures_total")
+                                  .Help("Audit records that could not be written (BR 5.4.1).")
+                                  .Register(*registry)
+                                  .Add({});
+  }
+  return sink;
 }
 
 FileAuditSink::FileAuditSink(int fd, v1::AuditConfig::Fsync fsync, absl::Duration interval,
@@ -69,6 +83,7 @@ void FileAuditSink::Write(const v1::AuditRecord& record) {
   ++enqueued_;
   if (!json.ok()) {
     ++failures_;
+    if (failures_metric_ != nullptr) failures_metric_->Increment();
     ++done_;
     if (first_error_.ok()) first_error_ = json.status();
     std::cerr << "audit: " << json.status() << "\n";
@@ -149,8 +164,10 @@ void FileAuditSink::WriterLoop() {
       done_ += batch.size();
       if (status.ok()) {
         written_ += batch.size();
+        if (written_metric_ != nullptr) written_metric_->Increment(batch.size());
       } else {
         failures_ += batch.size();
+        if (failures_metric_ != nullptr) failures_metric_->Increment(batch.size());
         if (first_error_.ok()) first_error_ = status;
       }
     }

@@ -15,6 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
 #include "proto/audit.pb.h"
 #include "proto/config.pb.h"
 
@@ -39,7 +41,11 @@ absl::StatusOr<std::string> AuditRecordToJson(const v1::AuditRecord& record);
 // FileAuditSink appends JSON lines to AuditConfig.path (created 0600).
 class FileAuditSink final : public AuditSink {
  public:
-  static absl::StatusOr<std::unique_ptr<FileAuditSink>> Create(const v1::AuditConfig& config);
+  // Create opens the file. With a `registry`, the sink also counts records
+  // on it: vantage_va_audit_records_written_total and
+  // vantage_va_audit_write_failures_total (records lost: BR 5.4.1 alert).
+  static absl::StatusOr<std::unique_ptr<FileAuditSink>> Create(
+      const v1::AuditConfig& config, prometheus::Registry* registry = nullptr);
   ~FileAuditSink() override;  // Flushes and closes.
 
   void Write(const v1::AuditRecord& record) override;
@@ -67,6 +73,9 @@ class FileAuditSink final : public AuditSink {
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
+  // Set by Create before any record (null without a registry).
+  prometheus::Counter* written_metric_ ABSL_GUARDED_BY(mu_) = nullptr;
+  prometheus::Counter* failures_metric_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace vantage::va

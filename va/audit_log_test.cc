@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 
 namespace vantage::va {
 namespace {
@@ -144,6 +145,42 @@ TEST(FileAuditSink, WriteErrorsAreCountedAndReported) {
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ((*sink)->failures(), 1u);
   EXPECT_EQ((*sink)->written(), 0u);
+}
+
+// CounterValue reads a label-less counter from `registry`; -1 when absent.
+double CounterValue(prometheus::Registry& registry, const std::string& name) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name == name && family.metric.size() == 1) return family.metric[0].counter.value;
+  }
+  return -1;
+}
+
+TEST(FileAuditSink, CountsWrittenRecordsOnTheRegistry) {
+  const std::string path = TmpPath("audit-metrics.jsonl");
+  std::remove(path.c_str());
+  v1::AuditConfig config;
+  config.set_path(path);
+  prometheus::Registry registry;
+  auto sink = FileAuditSink::Create(config, &registry);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  for (int i = 0; i < 3; ++i) (*sink)->Write(SampleRecord("r" + std::to_string(i)));
+  ASSERT_TRUE((*sink)->Flush().ok());
+  EXPECT_EQ(CounterValue(registry, "vantage_va_audit_records_written_total"), 3);
+  EXPECT_EQ(CounterValue(registry, "vantage_va_audit_write_failures_total"), 0);
+}
+
+TEST(FileAuditSink, CountsWriteFailuresOnTheRegistry) {
+  v1::AuditConfig config;
+  config.set_path("/dev/full");  // every write fails with ENOSPC
+  config.set_fsync(v1::AuditConfig::FSYNC_NEVER);
+  prometheus::Registry registry;
+  auto sink = FileAuditSink::Create(config, &registry);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  (*sink)->Write(SampleRecord("lost-1"));
+  (*sink)->Write(SampleRecord("lost-2"));
+  EXPECT_EQ((*sink)->Flush().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(CounterValue(registry, "vantage_va_audit_write_failures_total"), 2);
+  EXPECT_EQ(CounterValue(registry, "vantage_va_audit_records_written_total"), 0);
 }
 
 }  // namespace

@@ -193,7 +193,9 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<AccountStore>> store =
       OpenAccountStore(config->account_store(), store_options);
   if (!store.ok()) return Fail(1, absl::StrCat("account store: ", store.status().ToString()));
-  absl::StatusOr<std::unique_ptr<FileAuditSink>> audit = FileAuditSink::Create(config->audit());
+  auto registry = std::make_shared<prometheus::Registry>();
+  absl::StatusOr<std::unique_ptr<FileAuditSink>> audit =
+      FileAuditSink::Create(config->audit(), registry.get());
   if (!audit.ok()) return Fail(1, audit.status().ToString());
 
   perspective::UnboundObserver::Options primary_options;
@@ -222,7 +224,6 @@ int Run(int argc, char** argv) {
     deps.remotes.push_back({r.id(), r.rir(), remote->get()});
     remotes.push_back(*std::move(remote));
   }
-  auto registry = std::make_shared<prometheus::Registry>();
   deps.store = store->get();
   deps.audit = audit->get();
   deps.clock = &clock;
