@@ -4,13 +4,16 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -128,6 +131,7 @@ absl::StatusOr<std::unique_ptr<VaCluster>> VaCluster::Start(const Options& optio
   harness::Lab::Options lab;
   lab.regions = static_cast<int>(options.remote_rirs.size());
   lab.fixture.leaf_names = options.leaf_names;
+  lab.fixture.leaf_record = options.leaf_record;
   lab.fixture.dir = c->dir_ + "/dns";
   absl::StatusOr<std::unique_ptr<harness::Lab>> created = harness::Lab::Create(lab);
   if (!created.ok()) return created.status();
@@ -213,7 +217,9 @@ v1::VaConfig VaCluster::VaConfig() const {
     r->set_address(absl::StrCat(lab_->RegionAddress(i), ":4431"));
     *r->mutable_tls() = pki_->ClientTls(pki_->client(kVaClientName), kPerspectiveServerName);
   }
-  *c.mutable_perspective_deadline() = common::DurationToProto(options_.perspective_deadline);
+  if (options_.perspective_deadline != absl::ZeroDuration()) {
+    *c.mutable_perspective_deadline() = common::DurationToProto(options_.perspective_deadline);
+  }
   c.set_account_store(store_location_);
   c.mutable_audit()->set_path(audit_path_);
   c.mutable_audit()->set_fsync(options_.audit_fsync);
@@ -253,12 +259,16 @@ absl::Status VaCluster::ConnectRa() {
 absl::StatusOr<TestAccount> VaCluster::AddAccount(absl::string_view url) {
   absl::StatusOr<TestAccount> account = MakeTestAccount(url);
   if (!account.ok()) return account.status();
-  va::AccountKey key;
-  key.thumbprint = account->thumbprint;
-  key.jwk = account->jwk;
-  key.added_at = absl::Now();
-  if (absl::Status s = store_->Add(url, key); !s.ok()) return s;
+  if (absl::Status s = StoreAccount(*account); !s.ok()) return s;
   return account;
+}
+
+absl::Status VaCluster::StoreAccount(const TestAccount& account) {
+  va::AccountKey key;
+  key.thumbprint = account.thumbprint;
+  key.jwk = account.jwk;
+  key.added_at = absl::Now();
+  return store_->Add(account.url, key);
 }
 
 std::string VaCluster::RecordForThumbprint(absl::string_view thumbprint, absl::string_view url,
@@ -302,6 +312,52 @@ absl::StatusOr<std::vector<v1::AuditRecord>> VaCluster::ReadAudit() const {
     records.push_back(std::move(r));
   }
   return records;
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> VaCluster::ReadRecentAudit(size_t max_bytes) const {
+  std::ifstream in(audit_path_, std::ios::binary | std::ios::ate);
+  std::vector<v1::AuditRecord> records;
+  if (!in) return records;
+  const std::streamoff size = in.tellg();
+  const std::streamoff from =
+      size > static_cast<std::streamoff>(max_bytes) ? size - static_cast<std::streamoff>(max_bytes)
+                                                    : 0;
+  in.seekg(from);
+  std::string line;
+  // Starting mid-file: the first (partial) line is skipped.
+  if (from > 0) std::getline(in, line);
+  while (std::getline(in, line)) {
+    v1::AuditRecord r;
+    auto parsed = google::protobuf::util::JsonStringToMessage(line, &r);
+    if (!parsed.ok()) return absl::DataLossError(absl::StrCat("audit line: ", parsed.ToString()));
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+std::vector<pid_t> VaCluster::ProcessIds() const {
+  std::vector<pid_t> pids;
+  if (va_ != nullptr) pids.push_back(va_->process().pid());
+  for (const auto& p : perspectives_) {
+    if (p != nullptr) pids.push_back(p->process().pid());
+  }
+  // knotd instances run as "knotd -c <fixture dir>/<instance>/knot.conf".
+  const std::string needle = absl::StrCat(lab_->fixture().dir(), "/");
+  std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), &closedir);
+  if (proc == nullptr) return pids;
+  while (dirent* e = readdir(proc.get())) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"));
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : cmdline) {
+      if (c == '\0') c = ' ';
+    }
+    if (absl::StartsWith(cmdline, "knotd ") && absl::StrContains(cmdline, needle)) {
+      pids.push_back(pid);
+    }
+  }
+  return pids;
 }
 
 }  // namespace vantage::tests

@@ -17,6 +17,9 @@
 #ifndef VANTAGE_TESTS_VA_VA_CLUSTER_H_
 #define VANTAGE_TESTS_VA_VA_CLUSTER_H_
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,9 +87,13 @@ class VaCluster {
                                         v1::RIR_ARIN, v1::RIR_RIPE};
     // Account store location; empty: a SQLite file in the cluster directory.
     std::string account_store;
+    // VaConfig.perspective_deadline; ZeroDuration: unset (the VA's default).
     absl::Duration perspective_deadline = absl::Seconds(2);
-    // Pre-populated leaf names in the fixture (benchmarks want many).
+    // Pre-populated leaf names in the fixture (benchmarks want many), and
+    // the record they serve (DnsFixture::Options::leaf_record; empty: the
+    // fixture's default). A record valid for every domain: RecordFor(a, "*").
     int leaf_names = 100;
+    std::string leaf_record;
     v1::AuditConfig::Fsync audit_fsync = v1::AuditConfig::FSYNC_EVERY_RECORD;
     // Start the VA at once (false: call StartVa yourself).
     bool start_va = true;
@@ -113,6 +120,9 @@ class VaCluster {
 
   // AddAccount makes a TestAccount and stores it (status valid).
   absl::StatusOr<TestAccount> AddAccount(absl::string_view url);
+  // StoreAccount stores an account made earlier with MakeTestAccount (e.g.
+  // before Start, to compute Options.leaf_record from its key).
+  absl::Status StoreAccount(const TestAccount& account);
   // RecordFor is the TXT record value that binds `d` (an FQDN or "*") to the
   // account's key (SPEC.md 3), plus `extra` (e.g. "; policy=wildcard").
   static std::string RecordFor(const TestAccount& account, absl::string_view d,
@@ -135,6 +145,14 @@ class VaCluster {
 
   // ReadAudit returns every audit record written so far.
   absl::StatusOr<std::vector<v1::AuditRecord>> ReadAudit() const;
+  // ReadRecentAudit returns the records in the last `max_bytes` of the
+  // audit log (benchmarks write hundreds of megabytes).
+  absl::StatusOr<std::vector<v1::AuditRecord>> ReadRecentAudit(size_t max_bytes) const;
+
+  // ProcessIds: every server process of the cluster - vantage-va, the
+  // running perspectives, and the fixture's knotd instances (for CPU
+  // accounting in benchmarks).
+  std::vector<pid_t> ProcessIds() const;
 
  private:
   VaCluster() = default;
