@@ -16,6 +16,9 @@ done
 tools/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 bazel test --config=ci //... </dev/null
 rc=$?
+# Read the results from this workspace's own output base (the bazel-testlogs
+# symlink follows whichever output base ran last).
+testlogs=$(bazel info --config=ci bazel-testlogs 2>/dev/null)
 fuzz_pass=0; fuzz_fail=0
 if [ "$fuzz_secs" != 0 ]; then
   fuzz_log=$(mktemp)
@@ -24,10 +27,10 @@ if [ "$fuzz_secs" != 0 ]; then
   fuzz_fail=$(grep -c '^fuzz .*FAILED' "$fuzz_log")
   [ "$fuzz_fail" = 0 ] || rc=1
 fi
-FUZZ_PASS=$fuzz_pass FUZZ_FAIL=$fuzz_fail python3 - <<'PY'
+TESTLOGS=$testlogs FUZZ_PASS=$fuzz_pass FUZZ_FAIL=$fuzz_fail python3 - <<'PY'
 import glob, os, xml.etree.ElementTree as ET
 passed = int(os.environ["FUZZ_PASS"]); failed = int(os.environ["FUZZ_FAIL"])
-for f in glob.glob("bazel-testlogs/**/test.xml", recursive=True):
+for f in glob.glob(os.path.join(os.environ["TESTLOGS"], "**/test.xml"), recursive=True):
     try:
         root = ET.parse(f).getroot()
     except ET.ParseError:
