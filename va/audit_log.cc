@@ -10,15 +10,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "va/proto_json.h"
 
 namespace vantage::va {
 
 absl::StatusOr<std::string> AuditRecordToJson(const v1::AuditRecord& record) {
+  std::string json;
+  json.reserve(32 * 1024);  // a record with 6 observations is ~19 KB
+  // The same bytes as the library below, ~10x cheaper (va/proto_json.h);
+  // whatever it does not handle is rendered by the library.
+  if (AppendProtoJsonFast(record, &json)) return json;
+  json.clear();
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = false;
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = true;
-  std::string json;
   auto status = google::protobuf::util::MessageToJsonString(record, &json, options);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("audit record to JSON: ", status.ToString()));
