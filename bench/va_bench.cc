@@ -240,6 +240,20 @@ void PrintErrors(const Stats& s) {
 
 bool Invalid(const Stats& s) { return s.errors > 0 || s.unmeasured_errors > 0; }
 
+// PrintCpuBreakdown: CPU per validation by process group, for a VA run
+// (cpu_each = this process, then cluster.ProcessIds(): vantage-va, the 5
+// perspectives, the knotd instances).
+void PrintCpuBreakdown(const Stats& s, int remotes) {
+  if (s.n <= 0 || s.cpu_each.size() < static_cast<size_t>(2 + remotes)) return;
+  const double n = static_cast<double>(s.n);
+  double perspectives = 0, knotd = 0;
+  for (int i = 0; i < remotes; ++i) perspectives += s.cpu_each[2 + i];
+  for (size_t i = 2 + remotes; i < s.cpu_each.size(); ++i) knotd += s.cpu_each[i];
+  std::printf("    cpu/op us: bench client %.0f, vantage-va %.0f, %d perspectives %.0f, knotd %.0f\n",
+              s.cpu_each[0] / n * 1e6, s.cpu_each[1] / n * 1e6, remotes, perspectives / n * 1e6,
+              knotd / n * 1e6);
+}
+
 int Main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   // As vantage-perspective and vantage-va do: no lock-order recording
@@ -420,6 +434,9 @@ int Main(int argc, char** argv) {
         }
         PrintRow(repeats > 1 ? absl::StrCat("[run ", r + 1, "] ", names[w]) : names[w], c, s,
                  run_label_width);
+        if (w == kVaWarm || w == kVaBlackhole || w == kVaLeaf) {
+          PrintCpuBreakdown(s, cluster.remotes());
+        }
         if (Invalid(s)) {
           ++invalid_runs;
           PrintErrors(s);

@@ -47,6 +47,7 @@ Stats ClosedLoop::Run(int concurrency, double warmup, double seconds, const Star
   stats.wall = absl::ToDoubleSeconds(t1 - t0);
   stats.cpu = used.cpu;
   stats.switches = used.switches;
+  stats.cpu_each = used.cpu_each;
   stats.exhausted = exhausted_.load();
   for (Slot& s : slots_) {
     stats.n += static_cast<long>(s.latencies.size());

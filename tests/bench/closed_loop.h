@@ -40,6 +40,7 @@ struct Stats {
   double wall = 0;     // seconds
   double cpu = 0;      // seconds, this process + the listed others
   long switches = 0;   // context switches, same processes
+  std::vector<double> cpu_each;  // seconds: this process, then the others
   bool exhausted = false;  // the operation source ran dry (leaf names)
   std::vector<double> latencies;  // seconds, one per measured operation
   // Distinct failure messages (at most kMaxErrorSamples) and their counts,

@@ -74,14 +74,26 @@ long ContextSwitches(pid_t pid) {
   return total;
 }
 
+ProcessSample ProcessSample::operator-(const ProcessSample& earlier) const {
+  ProcessSample d;
+  d.cpu = cpu - earlier.cpu;
+  d.switches = switches - earlier.switches;
+  d.cpu_each = cpu_each;
+  for (size_t i = 0; i < d.cpu_each.size() && i < earlier.cpu_each.size(); ++i) {
+    d.cpu_each[i] -= earlier.cpu_each[i];
+  }
+  return d;
+}
+
 ProcessSample SampleProcesses(const std::vector<pid_t>& others) {
   ProcessSample s;
-  s.cpu = CpuSelf();
+  s.cpu_each.push_back(CpuSelf());
   s.switches = ContextSwitches(0);
   for (pid_t pid : others) {
-    s.cpu += CpuOf(pid);
+    s.cpu_each.push_back(CpuOf(pid));
     s.switches += ContextSwitches(pid);
   }
+  for (double c : s.cpu_each) s.cpu += c;
   return s;
 }
 

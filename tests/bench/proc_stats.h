@@ -33,9 +33,9 @@ long ContextSwitches(pid_t pid);
 struct ProcessSample {
   double cpu = 0;     // seconds
   long switches = 0;  // context switches
-  ProcessSample operator-(const ProcessSample& earlier) const {
-    return {cpu - earlier.cpu, switches - earlier.switches};
-  }
+  // CPU seconds of each process: this one first, then `others` in order.
+  std::vector<double> cpu_each;
+  ProcessSample operator-(const ProcessSample& earlier) const;
 };
 ProcessSample SampleProcesses(const std::vector<pid_t>& others);
 

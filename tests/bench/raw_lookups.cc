@@ -98,6 +98,7 @@ Stats RawLookups::Run(int concurrency, double warmup, double seconds, LeafNames*
   stats.wall = absl::ToDoubleSeconds(std::min(absl::Now(), end) - t0);
   stats.cpu = used.cpu;
   stats.switches = used.switches;
+  stats.cpu_each = used.cpu_each;
   stats_ = nullptr;
   return stats;
 }

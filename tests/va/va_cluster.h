@@ -149,9 +149,9 @@ class VaCluster {
   // audit log (benchmarks write hundreds of megabytes).
   absl::StatusOr<std::vector<v1::AuditRecord>> ReadRecentAudit(size_t max_bytes) const;
 
-  // ProcessIds: every server process of the cluster - vantage-va, the
-  // running perspectives, and the fixture's knotd instances (for CPU
-  // accounting in benchmarks).
+  // ProcessIds: every server process of the cluster, in this order:
+  // vantage-va, the running perspectives (by index), the fixture's knotd
+  // instances (for CPU accounting in benchmarks).
   std::vector<pid_t> ProcessIds() const;
 
  private:
