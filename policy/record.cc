@@ -1,8 +1,12 @@
 #include "policy/record.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -26,27 +30,83 @@ using internal::Quote;
 // SPEC.md 2: "whitespace is only SP and HTAB".
 bool IsSpTab(char c) { return c == ' ' || c == '\t'; }
 
-absl::string_view TrimSpTab(absl::string_view s) {
+inline absl::string_view TrimSpTab(absl::string_view s) {
   while (!s.empty() && IsSpTab(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpTab(s.back())) s.remove_suffix(1);
   return s;
 }
 
-// RFC 8659 section 4.2: value = *(%x21-3A / %x3C-7E).
-bool IsValueByte(char c) {
-  const unsigned char u = static_cast<unsigned char>(c);
-  return (u >= 0x21 && u <= 0x3A) || (u >= 0x3C && u <= 0x7E);
+// Find is s.find(c) through memchr (inline; the parser calls it per segment).
+inline size_t Find(absl::string_view s, char c) {
+  if (s.empty()) return absl::string_view::npos;
+  const void* p = memchr(s.data(), c, s.size());
+  return p == nullptr ? absl::string_view::npos
+                      : static_cast<size_t>(static_cast<const char*>(p) - s.data());
 }
 
-bool IsBase64UrlChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+inline uint64_t Load64(const void* p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
 }
 
-// AsciiCaseEquals compares `s` with a LOWERCASE literal, folding A-Z in `s`
-// only (inline: the parser calls it for every tag).
+// IsValueByte: RFC 8659 section 4.2's value = *(%x21-3A / %x3C-7E) for a
+// byte of a segment split at ';' (so ';' = 0x3B cannot occur): 0x21-0x7E.
+inline bool IsValueByte(char c) { return static_cast<unsigned char>(c - 0x21) <= 0x7E - 0x21; }
+
+// FirstBadValueByte is the position of the first byte of a parameter value
+// that is not IsValueByte, or npos. Eight bytes at a time (SWAR): a word is
+// clean when no byte is below 0x21 and none is above 0x7E.
+size_t FirstBadValueByte(absl::string_view val) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= val.size(); i += 8) {
+    const uint64_t w = Load64(val.data() + i);
+    // Some byte < 0x21 (exact for "any byte", bytes >= 0x80 included via ~w),
+    // or some byte > 0x7E (adding 1 sets the high bit of 0x7F; bytes >= 0x80
+    // have it already).
+    const uint64_t below = (w - kOnes * 0x21) & ~w & kHigh;
+    const uint64_t above = ((w + kOnes * (0x7F - 0x7E)) | w) & kHigh;
+    if ((below | above) != 0) break;
+  }
+  for (; i < val.size(); ++i) {
+    if (!IsValueByte(val[i])) return i;
+  }
+  return absl::string_view::npos;
+}
+
+inline uint32_t Load32(const void* p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// BytesEqual is memcmp(a, b, n) == 0 for short strings, inline: whole
+// words, the last one overlapping (no call, no byte loop).
+inline bool BytesEqual(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (Load64(a + i) != Load64(b + i)) return false;
+    }
+    return Load64(a + n - 8) == Load64(b + n - 8);
+  }
+  if (n >= 4) return Load32(a) == Load32(b) && Load32(a + n - 4) == Load32(b + n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+inline bool BytesEqual(absl::string_view a, absl::string_view b) {
+  return a.size() == b.size() && BytesEqual(a.data(), b.data(), a.size());
+}
+
+// AsciiCaseEquals compares `s` with a LOWERCASE string, folding A-Z in `s`
+// only (our issuers are normalized; the record's side is folded).
 inline bool AsciiCaseEquals(absl::string_view s, absl::string_view lower) {
   if (s.size() != lower.size()) return false;
+  if (BytesEqual(s.data(), lower.data(), s.size())) return true;  // already lowercase
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -55,10 +115,46 @@ inline bool AsciiCaseEquals(absl::string_view s, absl::string_view lower) {
   return true;
 }
 
+// LettersCaseEquals is AsciiCaseEquals for a `lower` made of the letters
+// a-z only (the known tags, "wildcard"): then `c | 0x20` equals a lowercase
+// letter exactly when c is that letter in either case, so whole words are
+// compared at once.
+inline bool LettersCaseEquals(absl::string_view s, absl::string_view lower) {
+  constexpr uint64_t kCase64 = 0x2020202020202020ULL;
+  constexpr uint32_t kCase32 = 0x20202020U;
+  const size_t n = s.size();
+  if (n != lower.size()) return false;
+  const char* a = s.data();
+  const char* b = lower.data();
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if ((Load64(a + i) | kCase64) != Load64(b + i)) return false;
+    }
+    return (Load64(a + n - 8) | kCase64) == Load64(b + n - 8);
+  }
+  if (n >= 4) {
+    return (Load32(a) | kCase32) == Load32(b) && (Load32(a + n - 4) | kCase32) == Load32(b + n - 4);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if ((a[i] | 0x20) != b[i]) return false;
+  }
+  return true;
+}
+
 // ParseUnixSeconds: 1+ ASCII digits, value <= INT64_MAX (SPEC.md 2: no
 // sign, space or fraction).
 bool ParseUnixSeconds(absl::string_view s, int64_t* out) {
   if (s.empty()) return false;
+  if (s.size() <= 18) {
+    // Fewer than 19 digits cannot exceed INT64_MAX: no overflow checks.
+    int64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return true;
+  }
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
@@ -70,24 +166,62 @@ bool ParseUnixSeconds(absl::string_view s, int64_t* out) {
   return true;
 }
 
-// IsCanonicalTail: the unused low bits of a base64url text's last character
-// are zero (2 bits when length % 4 == 3, 4 when length % 4 == 2).
-bool IsCanonicalTail(absl::string_view text) {
-  if (text.empty()) return true;
-  const char c = text.back();
-  int v = 0;
-  if (c >= 'A' && c <= 'Z') v = c - 'A';
-  if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-  if (c >= '0' && c <= '9') v = c - '0' + 52;
-  if (c == '-') v = 62;
-  if (c == '_') v = 63;
-  const int unused = static_cast<int>((text.size() * 6) % 8);
-  return (v & ((1 << unused) - 1)) == 0;
-}
+// kBase64UrlValue: the 6-bit value of each base64url character (RFC 4648
+// section 5), -1 for every other byte.
+constexpr std::array<int8_t, 256> kBase64UrlValue = [] {
+  std::array<int8_t, 256> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = -1;
+  for (int i = 0; i < 26; ++i) t['A' + i] = static_cast<int8_t>(i);
+  for (int i = 0; i < 26; ++i) t['a' + i] = static_cast<int8_t>(26 + i);
+  for (int i = 0; i < 10; ++i) t['0' + i] = static_cast<int8_t>(52 + i);
+  t['-'] = 62;
+  t['_'] = 63;
+  return t;
+}();
 
-// Constant-time equality (BoringSSL style: length first, then CRYPTO_memcmp).
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+// DecodeHash decodes `text`, canonical base64url without padding of
+// 43, 64 or 86 characters (a SHA-256/384/512 digest), into `out`. False
+// when a character is not base64url or the unused low bits of the last
+// character are not zero (RFC 4648 section 3.5: one spelling per value).
+// Four characters (three octets) at a time, no branch per character.
+bool DecodeHash(absl::string_view text, unsigned char* out) {
+  auto v = [&text](size_t i) {
+    return static_cast<int32_t>(kBase64UrlValue[static_cast<unsigned char>(text[i])]);
+  };
+  int32_t bad = 0;
+  size_t i = 0;
+  for (; i + 4 <= text.size(); i += 4) {
+    const int32_t a = v(i), b = v(i + 1), c = v(i + 2), d = v(i + 3);
+    bad |= a | b | c | d;  // -1 sets the sign bit
+    const uint32_t triple = static_cast<uint32_t>(a) << 18 | static_cast<uint32_t>(b) << 12 |
+                            static_cast<uint32_t>(c) << 6 | static_cast<uint32_t>(d);
+    *out++ = static_cast<unsigned char>(triple >> 16);
+    *out++ = static_cast<unsigned char>(triple >> 8);
+    *out++ = static_cast<unsigned char>(triple);
+  }
+  switch (text.size() - i) {
+    case 0:
+      break;
+    case 2: {  // one octet, 4 unused bits
+      const int32_t a = v(i), b = v(i + 1);
+      bad |= a | b | ((b & 0x0F) != 0 ? -1 : 0);
+      *out++ = static_cast<unsigned char>(static_cast<uint32_t>(a) << 2 |
+                                          static_cast<uint32_t>(b) >> 4);
+      break;
+    }
+    case 3: {  // two octets, 2 unused bits
+      const int32_t a = v(i), b = v(i + 1), c = v(i + 2);
+      bad |= a | b | c | ((c & 0x03) != 0 ? -1 : 0);
+      const uint32_t pair = static_cast<uint32_t>(a) << 10 | static_cast<uint32_t>(b) << 4 |
+                            static_cast<uint32_t>(c) >> 2;
+      *out++ = static_cast<unsigned char>(pair >> 8);
+      *out++ = static_cast<unsigned char>(pair);
+      break;
+    }
+    default:  // 1: not a base64 length; never a digest length
+      return false;
+  }
+  return bad >= 0;
 }
 
 std::string FormatUnix(int64_t seconds) {
@@ -100,7 +234,6 @@ std::string KeyName(int index) {
 }
 
 }  // namespace
-
 absl::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
     case Outcome::kValid:
@@ -165,69 +298,49 @@ std::string NormalizeIssuer(absl::string_view issuer) {
 
 namespace {
 
-// RecordView is ParsedRecord without copies: views into the record value.
-struct RecordView {
-  absl::string_view issuer;  // trimmed, as written (case, trailing dot)
-  std::string error;         // empty = well-formed
-  bool has_accounturi = false;
-  absl::string_view accounturi;
-  std::optional<int64_t> persist_until;
-  bool policy_wildcard = false;
-};
-
-// ParseView is the parser behind ParseRecordValue (SPEC.md 2); it allocates
-// nothing for a well-formed record with up to 8 unknown tags.
-void ParseView(absl::string_view value, RecordView* rec) {
-  const size_t semi = value.find(';');
+// ParseInto is the parser behind ParseRecordValue and Decide (SPEC.md 2). It
+// sets rec->issuer (trimmed, as written), the parameters read (as far as
+// parsing got) and the first syntax problem (rec->syntax and its details,
+// views into `value`). It allocates nothing for a well-formed record with
+// up to 8 unknown tags.
+void ParseInto(absl::string_view value, RecordDecision* rec) {
+  auto fail = [rec](RecordReason code, absl::string_view text = {}) {
+    rec->syntax = code;
+    rec->text = text;
+  };
+  const size_t semi = Find(value, ';');
   rec->issuer = TrimSpTab(value.substr(0, semi));
-  if (semi == absl::string_view::npos) {
-    rec->error = "no parameters: accounturi is required (SPEC.md 2)";
-    return;
-  }
+  if (semi == absl::string_view::npos) return fail(RecordReason::kNoParameters);
   absl::string_view rest = value.substr(semi + 1);
   bool seen_accounturi = false, seen_persist = false, seen_policy = false;
   // Unknown tags seen so far (for the duplicate rule); a set takes over for
   // records with very many parameters so the check stays linear.
   absl::InlinedVector<absl::string_view, 8> unknown;
   std::unique_ptr<absl::flat_hash_set<std::string>> unknown_set;
-  int n = 0;
+  size_t n = 0;
   while (true) {
-    const size_t next = rest.find(';');
+    const size_t next = Find(rest, ';');
     const absl::string_view segment = TrimSpTab(rest.substr(0, next));
     ++n;
     if (segment.empty()) {
-      rec->error = absl::StrCat("parameter ", n,
-                                " is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 "
-                                "section 4.2)");
-      return;
+      rec->offset = n;
+      return fail(RecordReason::kEmptyParameter);
     }
-    const size_t eq = segment.find('=');
-    if (eq == absl::string_view::npos) {
-      rec->error = absl::StrCat("parameter ", Quote(segment),
-                                " has no '=': each parameter is tag=value (SPEC.md 2)");
-      return;
-    }
+    const size_t eq = Find(segment, '=');
+    if (eq == absl::string_view::npos) return fail(RecordReason::kNoEquals, segment);
     const absl::string_view tag = TrimSpTab(segment.substr(0, eq));
     const absl::string_view val = TrimSpTab(segment.substr(eq + 1));
-    if (tag.empty()) {
-      rec->error = absl::StrCat("parameter ", Quote(segment), " has an empty tag (SPEC.md 2)");
-      return;
-    }
-    for (size_t i = 0; i < val.size(); ++i) {
-      if (!IsValueByte(val[i])) {
-        rec->error = absl::StrFormat(
-            "the value of %s contains the byte 0x%02X: values are printable ASCII without space "
-            "or ';' (%%x21-3A / %%x3C-7E, RFC 8659 section 4.2)",
-            Quote(tag), static_cast<unsigned char>(val[i]));
-        return;
-      }
+    if (tag.empty()) return fail(RecordReason::kEmptyTag, segment);
+    if (const size_t bad = FirstBadValueByte(val); bad != absl::string_view::npos) {
+      rec->byte = static_cast<unsigned char>(val[bad]);
+      return fail(RecordReason::kBadValueByte, tag);
     }
     bool* known = nullptr;
-    if (AsciiCaseEquals(tag, "accounturi")) {
+    if (LettersCaseEquals(tag, "accounturi")) {
       known = &seen_accounturi;
-    } else if (AsciiCaseEquals(tag, "persistuntil")) {
+    } else if (LettersCaseEquals(tag, "persistuntil")) {
       known = &seen_persist;
-    } else if (AsciiCaseEquals(tag, "policy")) {
+    } else if (LettersCaseEquals(tag, "policy")) {
       known = &seen_policy;
     }
     bool duplicate = false;
@@ -244,50 +357,105 @@ void ParseView(absl::string_view value, RecordView* rec) {
         for (absl::string_view u : unknown) unknown_set->insert(absl::AsciiStrToLower(u));
       }
     }
-    if (duplicate) {
-      rec->error = absl::StrCat("tag ", Quote(tag),
-                                " appears more than once (tags are case-insensitive; SPEC.md 2 and "
-                                "8, -02 section 9.3.1)");
-      return;
-    }
+    if (duplicate) return fail(RecordReason::kDuplicateTag, tag);
     if (known == &seen_accounturi) {
-      if (val.empty()) {
-        rec->error = "accounturi is empty (SPEC.md 2)";
-        return;
-      }
-      rec->has_accounturi = true;
+      if (val.empty()) return fail(RecordReason::kEmptyAccountUri);
       rec->accounturi = val;
     } else if (known == &seen_persist) {
       // SPEC.md 2 and 8: digits only (no sign, space or fraction), <= INT64_MAX.
       int64_t t = 0;
-      if (!ParseUnixSeconds(val, &t)) {
-        rec->error = absl::StrCat(
-            "persistUntil ", Quote(val),
-            " is not a Unix time: 1 or more ASCII digits, at most 9223372036854775807 (SPEC.md 2)");
-        return;
-      }
+      if (!ParseUnixSeconds(val, &t)) return fail(RecordReason::kBadPersistUntil, val);
       rec->persist_until = t;
     } else if (known == &seen_policy) {
       // SPEC.md 2: only "wildcard" (any case) means something; any other
       // value, or an empty one, counts as absent.
-      rec->policy_wildcard = AsciiCaseEquals(val, "wildcard");
+      rec->policy_wildcard = LettersCaseEquals(val, "wildcard");
     }
     // Unknown tags: ignored (their uniqueness was checked above).
     if (next == absl::string_view::npos) break;
     rest = rest.substr(next + 1);
   }
-  if (!rec->has_accounturi) rec->error = "accounturi is missing: it is required (SPEC.md 2)";
+  if (!rec->accounturi.has_value()) fail(RecordReason::kMissingAccountUri);
+}
+
+// AppendSyntaxProblem appends the text of rec.syntax (SPEC.md 2, RFC 1035).
+void AppendSyntaxProblem(const RecordDecision& rec, std::string* out) {
+  switch (rec.syntax) {
+    case RecordReason::kNoParameters:
+      out->append("no parameters: accounturi is required (SPEC.md 2)");
+      return;
+    case RecordReason::kEmptyParameter:
+      absl::StrAppend(out, "parameter ", rec.offset,
+                      " is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 section 4.2)");
+      return;
+    case RecordReason::kNoEquals:
+      absl::StrAppend(out, "parameter ", Quote(rec.text),
+                      " has no '=': each parameter is tag=value (SPEC.md 2)");
+      return;
+    case RecordReason::kEmptyTag:
+      absl::StrAppend(out, "parameter ", Quote(rec.text), " has an empty tag (SPEC.md 2)");
+      return;
+    case RecordReason::kBadValueByte:
+      absl::StrAppendFormat(
+          out,
+          "the value of %s contains the byte 0x%02X: values are printable ASCII without space "
+          "or ';' (%%x21-3A / %%x3C-7E, RFC 8659 section 4.2)",
+          Quote(rec.text), rec.byte);
+      return;
+    case RecordReason::kDuplicateTag:
+      absl::StrAppend(out, "tag ", Quote(rec.text),
+                      " appears more than once (tags are case-insensitive; SPEC.md 2 and 8, -02 "
+                      "section 9.3.1)");
+      return;
+    case RecordReason::kEmptyAccountUri:
+      out->append("accounturi is empty (SPEC.md 2)");
+      return;
+    case RecordReason::kBadPersistUntil:
+      absl::StrAppend(
+          out, "persistUntil ", Quote(rec.text),
+          " is not a Unix time: 1 or more ASCII digits, at most 9223372036854775807 (SPEC.md 2)");
+      return;
+    case RecordReason::kMissingAccountUri:
+      out->append("accounturi is missing: it is required (SPEC.md 2)");
+      return;
+    case RecordReason::kLongCharacterString:
+      absl::StrAppendFormat(
+          out, "character-string %d is %d octets; DNS allows at most 255 (RFC 1035 section 3.3)",
+          rec.offset, rec.length);
+      return;
+    case RecordReason::kNone:
+    case RecordReason::kNoIssuer:
+    case RecordReason::kOtherIssuer:
+    case RecordReason::kRawAccountUrl:
+    case RecordReason::kNotUnderPrefix:
+    case RecordReason::kNoAlgorithm:
+    case RecordReason::kUnknownAlgorithm:
+    case RecordReason::kAlgorithmNotAccepted:
+    case RecordReason::kBadHashCharacter:
+    case RecordReason::kBadHashLength:
+    case RecordReason::kNonCanonicalHash:
+    case RecordReason::kDeactivated:
+    case RecordReason::kFailedChecks:
+    case RecordReason::kAccountUrlMatches:
+    case RecordReason::kKeyBound:
+      // Not syntax codes: ParseInto never sets them in `syntax`.
+      return;
+  }
 }
 
 }  // namespace
 
 ParsedRecord ParseRecordValue(absl::string_view value) {
-  RecordView view;
-  ParseView(value, &view);
+  RecordDecision view;
+  ParseInto(value, &view);
   ParsedRecord rec;
   rec.issuer = NormalizeIssuer(view.issuer);
-  if (!view.error.empty()) rec.status = absl::InvalidArgumentError(view.error);
-  if (view.has_accounturi) rec.accounturi = std::string(view.accounturi);
+  if (view.syntax != RecordReason::kNone) {
+    std::string error;
+    AppendSyntaxProblem(view, &error);
+    rec.status = absl::InvalidArgumentError(error);
+  }
+  if (view.accounturi.has_value()) rec.accounturi = std::string(*view.accounturi);
   rec.persist_until = view.persist_until;
   rec.policy_wildcard = view.policy_wildcard;
   return rec;
@@ -299,356 +467,698 @@ absl::Time ValidUntil(absl::Time now, std::optional<absl::Time> persist_until) {
   return std::min(cap, *persist_until);
 }
 
+KeyMatch KeyMatchView::ToKeyMatch() const {
+  return KeyMatch{std::string(thumbprint), key_index, domain_independent, hash_alg};
+}
+
+namespace {
+
+// Hashing for AccountBinding::Create. The formula is AccountUriHasher's
+// (account_hash.h, SPEC.md 3): H(L || D || K || U); here each input is laid
+// out once in a buffer and hashed with ONE update, K overwritten in place
+// for each key, and the digests are kept raw (records are decoded instead of
+// the digests encoded). AccountBinding.PrecomputedValuesMatchTheHasher
+// checks both agree.
+
+// Sha2Md is the process-wide fetched EVP_MD of `alg` (fetched on first use,
+// thread-safe static initialization; immutable, shared between threads,
+// never freed: it lives as long as OpenSSL's own provider data).
+const EVP_MD* Sha2Md(HashAlg alg) {
+  static const std::array<EVP_MD*, 3> mds = [] {
+    std::array<EVP_MD*, 3> fetched = {
+        EVP_MD_fetch(nullptr, "SHA2-256", nullptr),
+        EVP_MD_fetch(nullptr, "SHA2-384", nullptr),
+        EVP_MD_fetch(nullptr, "SHA2-512", nullptr),
+    };
+    ERR_clear_error();
+    return fetched;
+  }();
+  switch (alg) {
+    case HashAlg::kSha256:
+      return mds[0];
+    case HashAlg::kSha384:
+      return mds[1];
+    case HashAlg::kSha512:
+      return mds[2];
+  }
+  return nullptr;
+}
+
+// ThreadMdCtx is this thread's reusable EVP_MD_CTX (null if OpenSSL could
+// not allocate one): reusing a context is what makes hashing cheap
+// (perf-floors: 0.25 us per SHA-256 against 0.63 us one-shot).
+EVP_MD_CTX* ThreadMdCtx() {
+  thread_local const internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  return ctx.get();
+}
+
+// HashInput is L || D || K || U in one buffer; SetKey replaces K.
+class HashInput {
+ public:
+  // `d` is 1..255 octets, `account_url` 1..kMaxAccountUrlLength (checked by
+  // Create before).
+  HashInput(absl::string_view d, absl::string_view account_url)
+      : key_at_(1 + d.size()), size_(key_at_ + kThumbprintLength + account_url.size()) {
+    buf_[0] = static_cast<char>(d.size());
+    memcpy(buf_.data() + 1, d.data(), d.size());
+    memcpy(buf_.data() + key_at_ + kThumbprintLength, account_url.data(), account_url.size());
+  }
+  // `thumbprint` passed IsThumbprint (exactly kThumbprintLength octets).
+  void SetKey(absl::string_view thumbprint) {
+    // Two fixed-size (overlapping) copies: no variable-length memcpy.
+    static_assert(kThumbprintLength >= 32 && kThumbprintLength <= 64);
+    memcpy(buf_.data() + key_at_, thumbprint.data(), 32);
+    memcpy(buf_.data() + key_at_ + kThumbprintLength - 32,
+           thumbprint.data() + kThumbprintLength - 32, 32);
+  }
+  absl::string_view bytes() const { return absl::string_view(buf_.data(), size_); }
+
+ private:
+  std::array<char, 1 + 255 + kThumbprintLength + kMaxAccountUrlLength> buf_;
+  size_t key_at_;
+  size_t size_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
-    const VerdictContext& context) {
+    const VerdictContext& ctx) {
   auto bad = [](absl::string_view field, absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
   };
-  std::unique_ptr<AccountBinding> b(new AccountBinding());
-  b->context_ = context;
-  VerdictContext& ctx = b->context_;
+  // Default-initialized: no zeroing of the inline storage.
+  std::unique_ptr<AccountBinding> b(new AccountBinding);
+  // Copy the context's strings into one buffer, reserved first so that the
+  // views stay valid.
+  size_t total = ctx.identifier.fqdn.size() + ctx.account_url.size() + ctx.hash_prefix.size();
+  for (const std::string& s : ctx.issuers) total += s.size();
+  for (const std::string& s : ctx.thumbprints) total += s.size();
+  for (const std::string& s : ctx.hash_algs) total += s.size();
+  std::string& bytes = b->bytes_;
+  bytes.reserve(total);
+  auto keep = [&bytes](absl::string_view s) {
+    const size_t at = bytes.size();
+    bytes.append(s.data(), s.size());
+    return absl::string_view(bytes.data() + at, s.size());
+  };
+  b->fqdn_ = keep(ctx.identifier.fqdn);
+  b->account_url_ = keep(ctx.account_url);
+  b->hash_prefix_ = keep(ctx.hash_prefix);
+  for (const std::string& t : ctx.thumbprints) b->thumbprints_.push_back(keep(t));
+  for (const std::string& t : ctx.hash_algs) b->hash_alg_tokens_.push_back(keep(t));
+  b->now_ = ctx.now;
+  b->wildcard_ = ctx.identifier.wildcard;
+  b->mode_ = ctx.mode;
+  b->deactivated_ = ctx.deactivated;
+
   if (ctx.issuers.empty() || ctx.issuers.size() > kMaxIssuers) {
     return bad("issuers", absl::StrFormat("%d given; 1..%d issuer domain names are required",
                                           ctx.issuers.size(), kMaxIssuers));
   }
   for (size_t i = 0; i < ctx.issuers.size(); ++i) {
-    ctx.issuers[i] = NormalizeIssuer(ctx.issuers[i]);
-    absl::Status s = ValidateFqdn(ctx.issuers[i]);
+    // NormalizeIssuer, in the buffer.
+    const absl::string_view kept = keep(TrimSpTab(ctx.issuers[i]));
+    char* p = bytes.data() + (kept.data() - bytes.data());
+    for (size_t j = 0; j < kept.size(); ++j) p[j] = absl::ascii_tolower(p[j]);
+    absl::string_view issuer = kept;
+    if (!issuer.empty() && issuer.back() == '.') issuer.remove_suffix(1);
+    absl::Status s = ValidateFqdn(issuer);
     if (!s.ok()) return bad(absl::StrCat("issuers[", i, "]"), s.message());
+    b->issuers_.push_back(issuer);
   }
-  absl::Status s = ValidateFqdn(ctx.identifier.fqdn);
+  absl::Status s = ValidateFqdn(b->fqdn_);
   if (!s.ok()) return bad("identifier", s.message());
-  if (ctx.account_url.empty() || ctx.account_url.size() > kMaxAccountUrlLength) {
+  if (b->account_url_.empty() || b->account_url_.size() > kMaxAccountUrlLength) {
     return bad("account_url", absl::StrFormat("is %d octets; 1..%d are allowed",
-                                              ctx.account_url.size(), kMaxAccountUrlLength));
+                                              b->account_url_.size(), kMaxAccountUrlLength));
   }
-  b->owner_ = PersistOwnerName(ctx.identifier.fqdn);
-  switch (ctx.mode) {
+  b->owner_ = PersistOwnerName(b->fqdn_);
+  switch (b->mode_) {
     case AccountUriMode::kLegacyRaw:
       return b;
     case AccountUriMode::kHashed:
       break;
   }
-  if (ctx.hash_prefix.empty() || ctx.hash_prefix.size() > kMaxHashPrefixLength) {
+  if (b->hash_prefix_.empty() || b->hash_prefix_.size() > kMaxHashPrefixLength) {
     return bad("hash_prefix", absl::StrFormat("is %d octets; 1..%d are required in hashed mode",
-                                              ctx.hash_prefix.size(), kMaxHashPrefixLength));
+                                              b->hash_prefix_.size(), kMaxHashPrefixLength));
   }
-  if (ctx.thumbprints.empty() || ctx.thumbprints.size() > kMaxThumbprints) {
+  if (b->thumbprints_.empty() || b->thumbprints_.size() > kMaxThumbprints) {
     return bad("thumbprints", absl::StrFormat("%d given; 1..%d are required in hashed mode",
-                                              ctx.thumbprints.size(), kMaxThumbprints));
+                                              b->thumbprints_.size(), kMaxThumbprints));
   }
-  for (size_t i = 0; i < ctx.thumbprints.size(); ++i) {
-    if (!IsThumbprint(ctx.thumbprints[i])) {
+  for (size_t i = 0; i < b->thumbprints_.size(); ++i) {
+    // IsThumbprint (jwk.h): 43 canonical base64url characters, i.e. the
+    // encoding of 32 octets; checked with the decoder records use.
+    unsigned char decoded[32];
+    const absl::string_view t = b->thumbprints_[i];
+    if (t.size() != kThumbprintLength || !DecodeHash(t, decoded)) {
       return bad(absl::StrCat("thumbprints[", i, "]"),
-                 absl::StrCat(Quote(ctx.thumbprints[i]),
+                 absl::StrCat(Quote(t),
                               " is not an RFC 7638 SHA-256 thumbprint (43 base64url characters)"));
     }
   }
-  if (ctx.hash_algs.empty()) ctx.hash_algs.push_back(std::string(HashAlgToken(HashAlg::kSha256)));
-  for (size_t i = 0; i < ctx.hash_algs.size(); ++i) {
-    absl::StatusOr<HashAlg> alg = ParseHashAlg(ctx.hash_algs[i]);
+  // SPEC.md 3: sha-256 unless configured otherwise.
+  if (b->hash_alg_tokens_.empty()) b->hash_alg_tokens_.push_back(HashAlgToken(HashAlg::kSha256));
+  for (size_t i = 0; i < b->hash_alg_tokens_.size(); ++i) {
+    absl::StatusOr<HashAlg> alg = ParseHashAlg(b->hash_alg_tokens_[i]);
     if (!alg.ok()) return bad(absl::StrCat("hash_algs[", i, "]"), alg.status().message());
     if (std::find(b->algs_.begin(), b->algs_.end(), *alg) == b->algs_.end()) {
       b->algs_.push_back(*alg);
     }
   }
-  absl::StatusOr<std::unique_ptr<AccountUriHasher>> hasher = AccountUriHasher::Create();
-  if (!hasher.ok()) return hasher.status();
+  EVP_MD_CTX* md_ctx = ThreadMdCtx();
+  if (md_ctx == nullptr) return absl::InternalError("EVP_MD_CTX_new failed");
   // SPEC.md 3: every retained key (current first) x {D = FQDN, D = "*"}.
-  // Only the base64url hash part is kept; the prefix and "<alg>/" are
-  // checked separately when a record is read.
-  std::string digest;
-  b->hashes_.reserve(ctx.thumbprints.size() * 2 * b->algs_.size() * 86);
-  for (size_t k = 0; k < ctx.thumbprints.size(); ++k) {
+  // Only the digests are kept; the prefix and "<alg>/" are checked
+  // separately when a record is read.
+  size_t digest_bytes = 0;
+  for (HashAlg alg : b->algs_) digest_bytes += HashAlgDigestLength(alg);
+  b->expected_.reserve(b->thumbprints_.size() * 2 * b->algs_.size());
+  b->digests_.resize(b->thumbprints_.size() * 2 * digest_bytes);
+  HashInput inputs[2] = {HashInput(b->fqdn_, b->account_url_),
+                         HashInput(kDomainIndependent, b->account_url_)};
+  size_t at = 0;
+  for (size_t k = 0; k < b->thumbprints_.size(); ++k) {
     for (bool domain_independent : {false, true}) {
+      HashInput& in = inputs[domain_independent ? 1 : 0];
+      in.SetKey(b->thumbprints_[k]);
+      const absl::string_view input = in.bytes();
       for (HashAlg alg : b->algs_) {
-        digest.clear();
-        absl::Status s = (*hasher)->AppendDigest(
-            alg, domain_independent ? kDomainIndependent : ctx.identifier.fqdn, ctx.thumbprints[k],
-            ctx.account_url, &digest);
-        if (!s.ok()) return s;
-        b->expected_.push_back(
-            Expected{static_cast<int>(k), domain_independent, alg, b->hashes_.size()});
-        AppendBase64UrlNoPad(digest, &b->hashes_);
+        const EVP_MD* md = Sha2Md(alg);
+        unsigned int len = 0;
+        if (md == nullptr || EVP_DigestInit_ex(md_ctx, md, nullptr) != 1 ||
+            EVP_DigestUpdate(md_ctx, input.data(), input.size()) != 1 ||
+            EVP_DigestFinal_ex(md_ctx, b->digests_.data() + at, &len) != 1 ||
+            len != HashAlgDigestLength(alg)) {
+          ERR_clear_error();
+          return absl::InternalError(absl::StrCat("OpenSSL cannot compute ", HashAlgToken(alg)));
+        }
+        b->expected_.push_back(Expected{static_cast<int>(k), domain_independent, alg, at});
+        at += len;
       }
     }
   }
   return b;
 }
 
-KeyMatch AccountBinding::MakeKeyMatch(const Expected& e) const {
-  return KeyMatch{context_.thumbprints[e.key_index], e.key_index, e.domain_independent, e.hash_alg};
+const VerdictContext& AccountBinding::context() const {
+  absl::call_once(context_once_, [this] {
+    VerdictContext& c = context_;
+    for (absl::string_view s : issuers_) c.issuers.emplace_back(s);
+    c.now = now_;
+    c.identifier.fqdn = std::string(fqdn_);
+    c.identifier.wildcard = wildcard_;
+    c.mode = mode_;
+    c.account_url = std::string(account_url_);
+    for (absl::string_view s : thumbprints_) c.thumbprints.emplace_back(s);
+    c.hash_prefix = std::string(hash_prefix_);
+    for (absl::string_view s : hash_alg_tokens_) c.hash_algs.emplace_back(s);
+    c.deactivated = deactivated_;
+  });
+  return context_;
+}
+
+KeyMatchView AccountBinding::MakeKeyMatch(const Expected& e) const {
+  return KeyMatchView{thumbprints_[e.key_index], e.key_index, e.domain_independent, e.hash_alg};
 }
 
 std::vector<ExpectedAccountUri> AccountBinding::expected() const {
   std::vector<ExpectedAccountUri> out;
   for (const Expected& e : expected_) {
+    const absl::string_view digest(reinterpret_cast<const char*>(digests_.data()) + e.digest_offset,
+                                   HashAlgDigestLength(e.hash_alg));
     out.push_back(ExpectedAccountUri{
-        absl::StrCat(
-            context_.hash_prefix, HashAlgToken(e.hash_alg), "/",
-            absl::string_view(hashes_).substr(e.hash_offset, HashAlgEncodedLength(e.hash_alg))),
-        MakeKeyMatch(e)});
+        absl::StrCat(hash_prefix_, HashAlgToken(e.hash_alg), "/", Base64UrlNoPad(digest)),
+        MakeKeyMatch(e).ToKeyMatch()});
   }
   return out;
 }
 
 // CheckAccountUri applies SPEC.md 3 to a syntactically valid record's
-// accounturi: sets result->verdict to kMalformed (with the reason) when the
-// value is not a well-formed value for this CA; otherwise records a key
-// match in result->key, or appends why it does not match to `unauthorized`.
-void AccountBinding::CheckAccountUri(absl::string_view uri, RecordResult* result,
-                                     std::string* unauthorized) const {
-  const VerdictContext& ctx = context_;
-  switch (ctx.mode) {
+// accounturi: sets r->reason to a malformed code (with its details) when the
+// value is not a well-formed value for this CA; otherwise records the
+// matched value in r->key, or sets kAccountUriMismatch in r->failed.
+void AccountBinding::CheckAccountUri(absl::string_view uri, RecordDecision* r) const {
+  switch (mode_) {
     case AccountUriMode::kLegacyRaw:
-      // Drafts -00/-01: the raw account URL, byte-exact.
-      if (!ConstantTimeEquals(uri, ctx.account_url)) {
-        absl::StrAppend(unauthorized, "accounturi ", Quote(uri),
-                        " is not this account's URL (legacy raw mode, byte-exact compare; "
-                        "SPEC.md 3)");
+      // Drafts -00/-01: the raw account URL, byte-exact. Constant-time
+      // (BoringSSL style: length first, then CRYPTO_memcmp).
+      if (uri.size() != account_url_.size() ||
+          CRYPTO_memcmp(uri.data(), account_url_.data(), uri.size()) != 0) {
+        r->failed |= RecordDecision::kAccountUriMismatch;
       }
       return;
     case AccountUriMode::kHashed:
       break;
   }
-  auto malformed = [result](std::string why) {
-    result->verdict = RecordVerdict::kMalformed;
-    result->reason = std::move(why);
-  };
-  const absl::string_view prefix = ctx.hash_prefix;
-  if (uri.substr(0, prefix.size()) != prefix) {
-    if (uri == ctx.account_url) {
-      return malformed(absl::StrCat(
-          "accounturi is the raw account URL (the -00/-01 form, open to the proxy-server attack): "
-          "refused in hashed mode, a key-bound value under ",
-          Quote(prefix), " is required (SPEC.md 3)"));
-    }
-    return malformed(absl::StrCat("accounturi ", Quote(uri), " is not under the accountHashPrefix ",
-                                  Quote(prefix), " (byte-exact; SPEC.md 3)"));
+  const absl::string_view prefix = hash_prefix_;
+  if (uri.size() < prefix.size() || !BytesEqual(uri.data(), prefix.data(), prefix.size())) {
+    r->reason = uri == account_url_ ? RecordReason::kRawAccountUrl
+                                       : RecordReason::kNotUnderPrefix;
+    return;
   }
   const absl::string_view rest = uri.substr(prefix.size());
-  const size_t slash = rest.find('/');
+  const size_t slash = Find(rest, '/');
   if (slash == absl::string_view::npos) {
-    return malformed(absl::StrCat("accounturi ", Quote(uri),
-                                  " has no \"<alg>/\" after the accountHashPrefix (SPEC.md 3)"));
+    r->reason = RecordReason::kNoAlgorithm;
+    return;
   }
   const absl::string_view token = rest.substr(0, slash);
   const absl::string_view hash = rest.substr(slash + 1);
-  absl::StatusOr<HashAlg> alg = ParseHashAlg(token);
-  if (!alg.ok()) {
-    return malformed(absl::StrCat("accounturi: ", alg.status().message()));
+  // ParseHashAlg's rule (exact lowercase tokens) without building its error.
+  std::optional<HashAlg> alg;
+  for (HashAlg a : {HashAlg::kSha256, HashAlg::kSha384, HashAlg::kSha512}) {
+    if (BytesEqual(token, HashAlgToken(a))) alg = a;
   }
+  if (!alg.has_value()) {
+    r->reason = RecordReason::kUnknownAlgorithm;
+    r->text = token;
+    return;
+  }
+  r->alg = *alg;
   if (std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) {
-    std::vector<absl::string_view> accepted;
-    for (HashAlg a : algs_) accepted.push_back(HashAlgToken(a));
-    return malformed(absl::StrCat(
-        "accounturi: hash algorithm ", HashAlgToken(*alg),
-        " is not accepted here (accepted: ", absl::StrJoin(accepted, ", "), "; SPEC.md 3)"));
+    r->reason = RecordReason::kAlgorithmNotAccepted;
+    return;
   }
   const size_t want = HashAlgEncodedLength(*alg);
-  for (size_t i = 0; i < hash.size(); ++i) {
-    if (!IsBase64UrlChar(hash[i])) {
-      return malformed(absl::StrFormat(
-          "accounturi: the hash contains %s at offset %d: base64url without padding is required "
-          "(SPEC.md 3)",
-          hash[i] == '=' ? std::string("padding '='")
-                         : absl::StrFormat("the byte 0x%02X", static_cast<unsigned char>(hash[i])),
-          i));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  if (hash.size() != want || !DecodeHash(hash, digest)) {
+    // The slow path: name the first rule broken, in the order every
+    // character is base64url (no padding), then the length, then canonical.
+    for (size_t i = 0; i < hash.size(); ++i) {
+      if (kBase64UrlValue[static_cast<unsigned char>(hash[i])] < 0) {
+        r->reason = RecordReason::kBadHashCharacter;
+        r->offset = i;
+        r->byte = static_cast<unsigned char>(hash[i]);
+        return;
+      }
     }
-  }
-  if (hash.size() != want) {
-    return malformed(absl::StrFormat(
-        "accounturi: the %s hash is %d characters; exactly %d base64url characters are required "
-        "(SPEC.md 3)",
-        HashAlgToken(*alg), hash.size(), want));
-  }
-  // The last character's unused low bits must be zero (canonical base64url).
-  if (!IsCanonicalTail(hash)) {
-    return malformed(
-        "accounturi: the hash is not canonical base64url: the unused low bits of "
-        "the last character must be zero (SPEC.md 3)");
+    if (hash.size() != want) {
+      r->reason = RecordReason::kBadHashLength;
+      r->length = hash.size();
+      return;
+    }
+    // The last character's unused low bits must be zero (canonical
+    // base64url: every value has exactly one accepted spelling).
+    r->reason = RecordReason::kNonCanonicalHash;
+    return;
   }
   // A plain comparison: the value is not a secret (it is published in DNS,
   // and anyone who knows the account URL and key thumbprint can compute
-  // it), so a constant-time compare would protect nothing here and costs
-  // more than the hashing (bench/policy_bench).
-  for (const Expected& e : expected_) {
-    if (e.hash_alg == *alg && absl::string_view(hashes_).substr(e.hash_offset, want) == hash) {
-      result->key = MakeKeyMatch(e);
+  // it), so a constant-time compare would protect nothing here. Digests
+  // are 32, 48 or 64 octets: compared a word at a time, most fail at once.
+  const size_t n = HashAlgDigestLength(*alg);
+  for (size_t i = 0; i < expected_.size(); ++i) {
+    const Expected& e = expected_[i];
+    if (e.hash_alg != *alg) continue;
+    const unsigned char* want_digest = digests_.data() + e.digest_offset;
+    size_t w = 0;
+    while (w < n && Load64(want_digest + w) == Load64(digest + w)) w += 8;
+    if (w >= n) {
+      r->key = static_cast<int>(i);
       return;
     }
   }
-  absl::StrAppend(unauthorized, "accounturi matches none of the ", ctx.thumbprints.size(),
-                  " key(s) of this account for ", ctx.identifier.fqdn, " or \"*\" with ",
-                  HashAlgToken(*alg),
-                  ": it was computed for another account, key, domain or account URL (SPEC.md 3)");
+  r->failed |= RecordDecision::kAccountUriMismatch;
 }
 
 bool AccountBinding::IsOurIssuer(absl::string_view issuer) const {
   // NormalizeIssuer without the copy: ASCII case folded, one trailing dot.
+  // Our issuers are normalized (lowercase), so folding the record's side is
+  // enough.
   if (!issuer.empty() && issuer.back() == '.') issuer.remove_suffix(1);
-  for (const std::string& ours : context_.issuers) {
-    if (absl::EqualsIgnoreCase(issuer, ours)) return true;
+  for (absl::string_view ours : issuers_) {
+    if (AsciiCaseEquals(issuer, ours)) return true;
   }
   return false;
 }
 
-RecordResult AccountBinding::EvaluateRecord(int index, const TxtRr& rr) const {
-  const VerdictContext& ctx = context_;
-  RecordResult r;
-  r.index = index;
-  r.value = rr.size() == 1 ? rr[0] : JoinCharacterStrings(rr);
-  RecordView parsed;
-  ParseView(r.value, &parsed);
-  if (parsed.has_accounturi) r.accounturi = std::string(parsed.accounturi);
-  r.persist_until = parsed.persist_until;
-  r.policy_wildcard = parsed.policy_wildcard;
+void AccountBinding::DecideRecord(const TxtRr& rr, RecordDecision* r) const {
+  ParseInto(r->value, r);
   // SPEC.md 2: a record for another CA is ignored completely, even if broken.
-  if (!IsOurIssuer(parsed.issuer)) {
-    r.verdict = RecordVerdict::kIgnored;
-    r.reason = parsed.issuer.empty()
-                   ? "no issuer-domain-name: not a record for this CA (SPEC.md 2)"
-                   : absl::StrCat("issuer ", Quote(NormalizeIssuer(parsed.issuer)),
-                                  " is not one of this CA's issuer domain names (SPEC.md 2)");
-    return r;
+  if (!IsOurIssuer(r->issuer)) {
+    r->verdict = RecordVerdict::kIgnored;
+    r->reason = r->issuer.empty() ? RecordReason::kNoIssuer : RecordReason::kOtherIssuer;
+    return;
   }
   // RFC 1035 section 3.3: a character-string is at most 255 octets. Longer
   // ones cannot come from DNS; whoever produced them is not to be trusted.
-  for (size_t i = 0; i < rr.size(); ++i) {
-    if (rr[i].size() > 255 && parsed.error.empty()) {
-      parsed.error = absl::StrFormat(
-          "character-string %d is %d octets; DNS allows at most 255 (RFC 1035 section 3.3)", i,
-          rr[i].size());
+  if (r->syntax == RecordReason::kNone) {
+    for (size_t i = 0; i < rr.size(); ++i) {
+      if (rr[i].size() > 255) {
+        r->syntax = RecordReason::kLongCharacterString;
+        r->offset = i;
+        r->length = rr[i].size();
+        break;
+      }
     }
   }
-  if (ctx.deactivated) {
+  if (deactivated_) {
     // SPEC.md 3: a deactivated account is unauthorized for every record.
-    r.verdict = RecordVerdict::kUnauthorized;
-    r.reason = "the account is deactivated: no record can authorize it (SPEC.md 3)";
-    if (!parsed.error.empty()) {
-      absl::StrAppend(&r.reason, "; the record is also malformed: ", parsed.error);
-    }
-    return r;
+    r->verdict = RecordVerdict::kUnauthorized;
+    r->reason = RecordReason::kDeactivated;
+    return;
   }
-  if (!parsed.error.empty()) {
-    r.verdict = RecordVerdict::kMalformed;
-    r.reason = std::move(parsed.error);
-    return r;
+  if (r->syntax != RecordReason::kNone) {
+    r->verdict = RecordVerdict::kMalformed;
+    r->reason = r->syntax;
+    return;
   }
-  std::string unauthorized;
-  CheckAccountUri(parsed.accounturi, &r, &unauthorized);
-  if (r.verdict == RecordVerdict::kMalformed) return r;
+  CheckAccountUri(*r->accounturi, r);
+  if (r->reason != RecordReason::kNone) {
+    r->verdict = RecordVerdict::kMalformed;
+    return;
+  }
   // SPEC.md 2: usable while now <= persistUntil (BR: not AFTER the time).
-  if (parsed.persist_until.has_value() && ctx.now > absl::FromUnixSeconds(*parsed.persist_until)) {
-    absl::StrAppend(
-        &unauthorized, unauthorized.empty() ? "" : "; ", "persistUntil ", *parsed.persist_until,
-        " (", FormatUnix(*parsed.persist_until), ") is before the validation time ",
-        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ctx.now, absl::UTCTimeZone()), " (SPEC.md 2)");
+  if (r->persist_until.has_value() && now_ > absl::FromUnixSeconds(*r->persist_until)) {
+    r->failed |= RecordDecision::kExpired;
   }
   // SPEC.md 2: a wildcard identifier needs policy=wildcard.
-  if (ctx.identifier.wildcard && !parsed.policy_wildcard) {
-    absl::StrAppend(&unauthorized, unauthorized.empty() ? "" : "; ",
-                    "the identifier is the wildcard *.", ctx.identifier.fqdn,
-                    " and the record has no policy=wildcard (SPEC.md 2)");
+  if (wildcard_ && !r->policy_wildcard) {
+    r->failed |= RecordDecision::kNoWildcardPolicy;
   }
-  if (!unauthorized.empty()) {
-    r.verdict = RecordVerdict::kUnauthorized;
-    r.key.reset();
-    r.reason = std::move(unauthorized);
-    return r;
+  if (r->failed != 0) {
+    r->verdict = RecordVerdict::kUnauthorized;
+    r->reason = RecordReason::kFailedChecks;
+    r->key = -1;
+    return;
   }
-  r.verdict = RecordVerdict::kValid;
-  switch (ctx.mode) {
+  r->verdict = RecordVerdict::kValid;
+  switch (mode_) {
     case AccountUriMode::kLegacyRaw:
-      r.reason = "accounturi is this account's URL (legacy raw mode)";
-      break;
+      r->reason = RecordReason::kAccountUrlMatches;
+      return;
     case AccountUriMode::kHashed:
-      r.reason = absl::StrCat("accounturi is bound to ", KeyName(r.key->key_index), " for ",
-                              r.key->domain_independent ? absl::string_view("any domain (D=\"*\")")
-                                                        : absl::string_view(ctx.identifier.fqdn),
-                              " with ", HashAlgToken(r.key->hash_alg));
-      break;
+      r->reason = RecordReason::kKeyBound;
+      return;
   }
-  if (ctx.identifier.wildcard) absl::StrAppend(&r.reason, "; policy=wildcard");
-  if (r.persist_until.has_value()) {
-    absl::StrAppend(&r.reason, "; usable until persistUntil ", *r.persist_until);
-  }
-  return r;
 }
 
-RrsetVerdict AccountBinding::Evaluate(absl::Span<const TxtRr> rrset) const {
-  const VerdictContext& ctx = context_;
-  RrsetVerdict v;
-  v.records.reserve(rrset.size());
-  int ours = 0;
+RrsetDecision AccountBinding::Decide(absl::Span<const TxtRr> rrset) const {
+  RrsetDecision d;
+  // SPEC.md 2: one TXT RR = one record, its character-strings joined with
+  // NO separator. An RR of one string is viewed in place; the others are
+  // joined into one buffer, sized first so the views stay put.
+  size_t joined_size = 0;
+  for (const TxtRr& rr : rrset) {
+    if (rr.size() > 1) {
+      for (const std::string& s : rr) joined_size += s.size();
+    }
+  }
+  char* joined = nullptr;
+  if (joined_size > 0) {
+    d.joined.reset(new char[joined_size]);
+    joined = d.joined.get();
+  }
+  d.records.resize(rrset.size());
   bool any_malformed = false;
   for (size_t i = 0; i < rrset.size(); ++i) {
-    v.records.push_back(EvaluateRecord(static_cast<int>(i), rrset[i]));
-    const RecordResult& r = v.records.back();
+    const TxtRr& rr = rrset[i];
+    RecordDecision& r = d.records[i];
+    r.index = static_cast<int>(i);
+    if (rr.size() == 1) {
+      r.value = rr[0];
+    } else if (rr.size() > 1) {
+      const char* start = joined;
+      for (const std::string& s : rr) {
+        if (s.empty()) continue;
+        memcpy(joined, s.data(), s.size());
+        joined += s.size();
+      }
+      r.value = absl::string_view(start, static_cast<size_t>(joined - start));
+    }
+    DecideRecord(rr, &r);
     switch (r.verdict) {
       case RecordVerdict::kIgnored:
         break;
       case RecordVerdict::kValid:
-        ++ours;
-        if (v.matched_index < 0) {
+        if (d.matched_index < 0) {
           // SPEC.md 4: the first passing record is the evidence.
-          v.matched_index = r.index;
-          v.matched_accounturi = *r.accounturi;
-          v.matched_key = r.key;
-          if (r.persist_until.has_value())
-            v.persist_until = absl::FromUnixSeconds(*r.persist_until);
+          d.matched_index = r.index;
+          d.matched_accounturi = *r.accounturi;
+          if (r.key >= 0) d.matched_key = MakeKeyMatch(expected_[r.key]);
+          if (r.persist_until.has_value()) {
+            d.persist_until = absl::FromUnixSeconds(*r.persist_until);
+          }
         }
         break;
       case RecordVerdict::kMalformed:
-        ++ours;
         any_malformed = true;
         break;
       case RecordVerdict::kUnauthorized:
-        ++ours;
         break;
     }
   }
-  if (v.matched_index >= 0) {
-    v.outcome = Outcome::kValid;
-    v.valid_until = ValidUntil(ctx.now, v.persist_until);
-    return v;
+  if (d.matched_index >= 0) {
+    d.outcome = Outcome::kValid;
+    d.valid_until = ValidUntil(now_, d.persist_until);
+    return d;
   }
+  // SPEC.md 4: malformed if any record of ours is malformed; otherwise
+  // (also no record of ours, an empty RRset, a deactivated account: every
+  // record of ours is then unauthorized) unauthorized.
+  d.outcome = any_malformed ? Outcome::kMalformed : Outcome::kUnauthorized;
+  d.problem_type = any_malformed ? ProblemType::kMalformed : ProblemType::kUnauthorized;
+  return d;
+}
+
+// ---------------------------------------------------------------------------
+// The explanation.
+
+void AccountBinding::AppendAccountUriProblem(const RecordDecision& r, std::string* out) const {
+  const absl::string_view uri = r.accounturi.value_or(absl::string_view());
+  const absl::string_view prefix = hash_prefix_;
+  switch (r.reason) {
+    case RecordReason::kRawAccountUrl:
+      absl::StrAppend(
+          out,
+          "accounturi is the raw account URL (the -00/-01 form, open to the proxy-server attack): "
+          "refused in hashed mode, a key-bound value under ",
+          Quote(prefix), " is required (SPEC.md 3)");
+      return;
+    case RecordReason::kNotUnderPrefix:
+      absl::StrAppend(out, "accounturi ", Quote(uri), " is not under the accountHashPrefix ",
+                      Quote(prefix), " (byte-exact; SPEC.md 3)");
+      return;
+    case RecordReason::kNoAlgorithm:
+      absl::StrAppend(out, "accounturi ", Quote(uri),
+                      " has no \"<alg>/\" after the accountHashPrefix (SPEC.md 3)");
+      return;
+    case RecordReason::kUnknownAlgorithm:
+      absl::StrAppend(out, "accounturi: ", ParseHashAlg(r.text).status().message());
+      return;
+    case RecordReason::kAlgorithmNotAccepted: {
+      std::vector<absl::string_view> accepted;
+      for (HashAlg a : algs_) accepted.push_back(HashAlgToken(a));
+      absl::StrAppend(out, "accounturi: hash algorithm ", HashAlgToken(r.alg),
+                      " is not accepted here (accepted: ", absl::StrJoin(accepted, ", "),
+                      "; SPEC.md 3)");
+      return;
+    }
+    case RecordReason::kBadHashCharacter:
+      absl::StrAppendFormat(
+          out,
+          "accounturi: the hash contains %s at offset %d: base64url without padding is required "
+          "(SPEC.md 3)",
+          r.byte == '=' ? std::string("padding '='") : absl::StrFormat("the byte 0x%02X", r.byte),
+          r.offset);
+      return;
+    case RecordReason::kBadHashLength:
+      absl::StrAppendFormat(out,
+                            "accounturi: the %s hash is %d characters; exactly %d base64url "
+                            "characters are required (SPEC.md 3)",
+                            HashAlgToken(r.alg), r.length, HashAlgEncodedLength(r.alg));
+      return;
+    case RecordReason::kNonCanonicalHash:
+      out->append(
+          "accounturi: the hash is not canonical base64url: the unused low bits of the last "
+          "character must be zero (SPEC.md 3)");
+      return;
+    case RecordReason::kNone:
+    case RecordReason::kNoIssuer:
+    case RecordReason::kOtherIssuer:
+    case RecordReason::kNoParameters:
+    case RecordReason::kEmptyParameter:
+    case RecordReason::kNoEquals:
+    case RecordReason::kEmptyTag:
+    case RecordReason::kBadValueByte:
+    case RecordReason::kDuplicateTag:
+    case RecordReason::kEmptyAccountUri:
+    case RecordReason::kBadPersistUntil:
+    case RecordReason::kMissingAccountUri:
+    case RecordReason::kLongCharacterString:
+    case RecordReason::kDeactivated:
+    case RecordReason::kFailedChecks:
+    case RecordReason::kAccountUrlMatches:
+    case RecordReason::kKeyBound:
+      // Not accounturi codes.
+      return;
+  }
+}
+
+void AccountBinding::AppendUnauthorized(const RecordDecision& r, std::string* out) const {
+  const char* sep = "";
+  if (r.failed & RecordDecision::kAccountUriMismatch) {
+    switch (mode_) {
+      case AccountUriMode::kLegacyRaw:
+        absl::StrAppend(out, "accounturi ", Quote(r.accounturi.value_or(absl::string_view())),
+                        " is not this account's URL (legacy raw mode, byte-exact compare; "
+                        "SPEC.md 3)");
+        break;
+      case AccountUriMode::kHashed:
+        absl::StrAppend(out, "accounturi matches none of the ", thumbprints_.size(),
+                        " key(s) of this account for ", fqdn_, " or \"*\" with ",
+                        HashAlgToken(r.alg),
+                        ": it was computed for another account, key, domain or account URL "
+                        "(SPEC.md 3)");
+        break;
+    }
+    sep = "; ";
+  }
+  if (r.failed & RecordDecision::kExpired) {
+    const int64_t p = r.persist_until.value_or(0);
+    absl::StrAppend(out, sep, "persistUntil ", p, " (", FormatUnix(p),
+                    ") is before the validation time ",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now_, absl::UTCTimeZone()),
+                    " (SPEC.md 2)");
+    sep = "; ";
+  }
+  if (r.failed & RecordDecision::kNoWildcardPolicy) {
+    absl::StrAppend(out, sep, "the identifier is the wildcard *.", fqdn_,
+                    " and the record has no policy=wildcard (SPEC.md 2)");
+  }
+}
+
+std::string AccountBinding::Reason(const RecordDecision& r) const {
+  std::string out;
+  switch (r.reason) {
+    case RecordReason::kNone:
+      break;
+    case RecordReason::kNoIssuer:
+      out = "no issuer-domain-name: not a record for this CA (SPEC.md 2)";
+      break;
+    case RecordReason::kOtherIssuer:
+      out = absl::StrCat("issuer ", Quote(NormalizeIssuer(r.issuer)),
+                         " is not one of this CA's issuer domain names (SPEC.md 2)");
+      break;
+    case RecordReason::kNoParameters:
+    case RecordReason::kEmptyParameter:
+    case RecordReason::kNoEquals:
+    case RecordReason::kEmptyTag:
+    case RecordReason::kBadValueByte:
+    case RecordReason::kDuplicateTag:
+    case RecordReason::kEmptyAccountUri:
+    case RecordReason::kBadPersistUntil:
+    case RecordReason::kMissingAccountUri:
+    case RecordReason::kLongCharacterString:
+      AppendSyntaxProblem(r, &out);
+      break;
+    case RecordReason::kRawAccountUrl:
+    case RecordReason::kNotUnderPrefix:
+    case RecordReason::kNoAlgorithm:
+    case RecordReason::kUnknownAlgorithm:
+    case RecordReason::kAlgorithmNotAccepted:
+    case RecordReason::kBadHashCharacter:
+    case RecordReason::kBadHashLength:
+    case RecordReason::kNonCanonicalHash:
+      AppendAccountUriProblem(r, &out);
+      break;
+    case RecordReason::kDeactivated:
+      out = "the account is deactivated: no record can authorize it (SPEC.md 3)";
+      if (r.syntax != RecordReason::kNone) {
+        out.append("; the record is also malformed: ");
+        AppendSyntaxProblem(r, &out);
+      }
+      break;
+    case RecordReason::kFailedChecks:
+      AppendUnauthorized(r, &out);
+      break;
+    case RecordReason::kAccountUrlMatches:
+    case RecordReason::kKeyBound:
+      if (r.reason == RecordReason::kAccountUrlMatches || r.key < 0 ||
+          static_cast<size_t>(r.key) >= expected_.size()) {
+        out = "accounturi is this account's URL (legacy raw mode)";
+      } else {
+        const Expected& e = expected_[r.key];
+        out = absl::StrCat("accounturi is bound to ", KeyName(e.key_index), " for ",
+                           e.domain_independent ? absl::string_view("any domain (D=\"*\")")
+                                                : fqdn_,
+                           " with ", HashAlgToken(e.hash_alg));
+      }
+      if (wildcard_) out.append("; policy=wildcard");
+      if (r.persist_until.has_value()) {
+        absl::StrAppend(&out, "; usable until persistUntil ", *r.persist_until);
+      }
+      break;
+  }
+  return out;
+}
+
+RecordResult AccountBinding::ExplainRecord(const RecordDecision& r) const {
+  RecordResult out;
+  out.index = r.index;
+  out.value = std::string(r.value);
+  out.verdict = r.verdict;
+  out.reason = Reason(r);
+  if (r.accounturi.has_value()) out.accounturi = std::string(*r.accounturi);
+  out.persist_until = r.persist_until;
+  out.policy_wildcard = r.policy_wildcard;
+  if (r.verdict == RecordVerdict::kValid && r.key >= 0) {
+    out.key = MakeKeyMatch(expected_[r.key]).ToKeyMatch();
+  }
+  return out;
+}
+
+std::optional<Problem> AccountBinding::ExplainProblem(const RrsetDecision& d) const {
+  if (!d.problem_type.has_value()) return std::nullopt;
   Problem p;
-  if (ctx.deactivated) {
-    v.outcome = Outcome::kUnauthorized;
-    p.type = ProblemType::kUnauthorized;
+  p.type = *d.problem_type;
+  int ours = 0;
+  for (const RecordDecision& r : d.records) ours += r.verdict != RecordVerdict::kIgnored;
+  if (deactivated_) {
     p.detail = "the account is deactivated: no record can authorize it (SPEC.md 3)";
-  } else if (rrset.empty()) {
-    v.outcome = Outcome::kUnauthorized;
-    p.type = ProblemType::kUnauthorized;
+  } else if (d.records.empty()) {
     p.detail = absl::StrCat("no TXT record at ", owner_, " (SPEC.md 4)");
   } else if (ours == 0) {
-    v.outcome = Outcome::kUnauthorized;
-    p.type = ProblemType::kUnauthorized;
     p.detail = absl::StrFormat(
         "none of the %d TXT record(s) at %s names this CA (%s); records for other CAs are "
         "ignored (SPEC.md 2)",
-        rrset.size(), owner_, absl::StrJoin(ctx.issuers, ", "));
+        d.records.size(), owner_, absl::StrJoin(issuers_, ", "));
   } else {
-    // SPEC.md 4: malformed if any record of ours is malformed.
-    v.outcome = any_malformed ? Outcome::kMalformed : Outcome::kUnauthorized;
-    p.type = any_malformed ? ProblemType::kMalformed : ProblemType::kUnauthorized;
     p.detail = absl::StrFormat("no valid record at %s: ", owner_);
     constexpr int kMaxListed = 4;
     int listed = 0;
-    for (const RecordResult& r : v.records) {
+    for (const RecordDecision& r : d.records) {
       if (r.verdict == RecordVerdict::kIgnored) continue;
       if (listed == kMaxListed) {
         absl::StrAppend(&p.detail, "; and ", ours - listed, " more");
         break;
       }
       absl::StrAppend(&p.detail, listed == 0 ? "" : "; ", "record ", r.index, " is ",
-                      RecordVerdictName(r.verdict), ": ", r.reason);
+                      RecordVerdictName(r.verdict), ": ", Reason(r));
       ++listed;
     }
   }
-  v.problem = std::move(p);
+  return p;
+}
+
+RrsetVerdict AccountBinding::Explain(const RrsetDecision& d) const {
+  RrsetVerdict v;
+  v.outcome = d.outcome;
+  v.problem = ExplainProblem(d);
+  v.records.reserve(d.records.size());
+  for (const RecordDecision& r : d.records) v.records.push_back(ExplainRecord(r));
+  v.matched_index = d.matched_index;
+  v.matched_accounturi = std::string(d.matched_accounturi);
+  if (d.matched_key.has_value()) v.matched_key = d.matched_key->ToKeyMatch();
+  v.persist_until = d.persist_until;
+  v.valid_until = d.valid_until;
   return v;
+}
+
+RrsetVerdict AccountBinding::Evaluate(absl::Span<const TxtRr> rrset) const {
+  return Explain(Decide(rrset));
 }
 
 absl::StatusOr<RrsetVerdict> EvaluateRrset(const VerdictContext& context,

@@ -2,12 +2,19 @@
 // RRset (SPEC.md 2-4; our choice on every disagreement between
 // implementations is SPEC.md 8's table).
 //
+// The DECISION is kept apart from its EXPLANATION: AccountBinding::Decide
+// returns compact per-record results (a verdict, a reason code and the few
+// numbers and byte ranges a text needs, as views into the RRset) without
+// building any text; the human-readable reasons are rendered on demand
+// (Reason, ExplainRecord, ExplainProblem, Explain). Evaluate does both.
+//
 // Typical use in the VA (one validation, one account, several perspectives'
 // observations):
 //
 //   ASSIGN_OR_RETURN(auto binding, AccountBinding::Create(context));  // hashes once
-//   RrsetVerdict primary = binding->Evaluate(primary_rrset);
-//   RrsetVerdict remote1 = binding->Evaluate(remote1_rrset);  // no hashing
+//   RrsetDecision primary = binding->Decide(primary_rrset);   // no text, no hashing
+//   RrsetDecision remote1 = binding->Decide(remote1_rrset);
+//   RecordResult evidence = binding->ExplainRecord(primary.records[0]);  // texts
 #ifndef VANTAGE_POLICY_RECORD_H_
 #define VANTAGE_POLICY_RECORD_H_
 
@@ -17,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -200,25 +209,147 @@ struct ExpectedAccountUri {
   KeyMatch key;
 };
 
+// ---------------------------------------------------------------------------
+// The decision without its texts.
+
+// RecordReason names the rule behind one record's verdict; the text is
+// rendered by AccountBinding::Reason.
+enum class RecordReason : uint8_t {
+  // No syntax problem (RecordDecision::syntax only).
+  kNone,
+  // kIgnored (SPEC.md 2): no issuer, or another CA's issuer.
+  kNoIssuer,
+  kOtherIssuer,
+  // kMalformed, syntax (SPEC.md 2; RFC 1035 section 3.3). Also the "also
+  // malformed" note on a record of a deactivated account.
+  kNoParameters,
+  kEmptyParameter,       // offset: the parameter number (1-based)
+  kNoEquals,             // text: the segment
+  kEmptyTag,             // text: the segment
+  kBadValueByte,         // text: the tag; byte
+  kDuplicateTag,         // text: the tag
+  kEmptyAccountUri,
+  kBadPersistUntil,      // text: the value
+  kMissingAccountUri,
+  kLongCharacterString,  // offset: which character-string; length: its octets
+  // kMalformed, the accounturi in hashed mode (SPEC.md 3).
+  kRawAccountUrl,
+  kNotUnderPrefix,
+  kNoAlgorithm,
+  kUnknownAlgorithm,       // text: the token
+  kAlgorithmNotAccepted,   // alg
+  kBadHashCharacter,       // offset: where in the hash; byte
+  kBadHashLength,          // alg; length: the hash's characters
+  kNonCanonicalHash,
+  // kUnauthorized.
+  kDeactivated,   // SPEC.md 3 (syntax: the record's own syntax problem, if any)
+  kFailedChecks,  // RecordDecision::failed says which checks failed
+  // kValid.
+  kAccountUrlMatches,  // legacy raw mode
+  kKeyBound,           // hashed mode; key: which expected value
+};
+
+// RecordDecision is the verdict on one record without its texts. Its views
+// point into the RRset given to Decide (or into RrsetDecision::joined): both
+// must outlive it.
+struct RecordDecision {
+  // Bits of `failed` (kFailedChecks), in the order their texts are joined.
+  static constexpr uint8_t kAccountUriMismatch = 1;  // SPEC.md 3: no key / not the URL
+  static constexpr uint8_t kExpired = 2;             // SPEC.md 2: now > persistUntil
+  static constexpr uint8_t kNoWildcardPolicy = 4;    // SPEC.md 2: wildcard identifier
+
+  // Position in the RRset (0-based).
+  int index = 0;
+  RecordVerdict verdict = RecordVerdict::kIgnored;
+  RecordReason reason = RecordReason::kNone;
+  // The record's first syntax problem (a syntax code, or kNone).
+  RecordReason syntax = RecordReason::kNone;
+  uint8_t failed = 0;
+  // The accounturi's algorithm, once read (hashed mode).
+  HashAlg alg = HashAlg::kSha256;
+  // kBadValueByte, kBadHashCharacter: the offending byte.
+  unsigned char byte = 0;
+  // kKeyBound: the matched value's position in AccountBinding::expected().
+  int key = -1;
+  // The details the reason text names (see RecordReason).
+  size_t offset = 0;
+  size_t length = 0;
+  absl::string_view text;
+  // The joined value (raw bytes) and what was read from it.
+  absl::string_view value;
+  absl::string_view issuer;  // trimmed, as written
+  std::optional<absl::string_view> accounturi;
+  std::optional<int64_t> persist_until;
+  bool policy_wildcard = false;
+};
+
+// KeyMatchView is KeyMatch with the thumbprint viewed in the binding.
+struct KeyMatchView {
+  absl::string_view thumbprint;
+  int key_index = 0;
+  bool domain_independent = false;
+  HashAlg hash_alg = HashAlg::kSha256;
+
+  KeyMatch ToKeyMatch() const;
+};
+
+// RrsetDecision is the verdict on an RRset without its texts: what the VA
+// needs to decide. Views point into the RRset given to Decide, into
+// `joined` and into the binding: all three must outlive it. Move-only.
+struct RrsetDecision {
+  Outcome outcome = Outcome::kUnauthorized;
+  // Set unless outcome is kValid (the detail is ExplainProblem's).
+  std::optional<ProblemType> problem_type;
+  // One entry per RR, in RRset order.
+  absl::InlinedVector<RecordDecision, 4> records;
+  // When valid: the FIRST passing record (SPEC.md 4) and what matched.
+  int matched_index = -1;
+  absl::string_view matched_accounturi;
+  std::optional<KeyMatchView> matched_key;  // hashed mode only
+  std::optional<absl::Time> persist_until;
+  // When valid: ValidUntil(now, persist_until).
+  absl::Time valid_until = absl::InfinitePast();
+  // The values of RRs with several character-strings, joined (SPEC.md 2).
+  std::unique_ptr<char[]> joined;
+};
+
 // AccountBinding is a validated VerdictContext with every accepted hashed
 // accounturi precomputed ONCE (thumbprints x {FQDN, "*"} x algorithms), so
-// evaluating the RRsets of all perspectives hashes nothing. Immutable after
-// Create: Evaluate may run on several threads at once.
+// deciding the RRsets of all perspectives hashes nothing. Immutable after
+// Create: every const method may run on several threads at once.
 class AccountBinding {
  public:
   // Create validates `context` (INVALID_ARGUMENT naming the field and rule)
   // and precomputes the expected values.
   static absl::StatusOr<std::unique_ptr<AccountBinding>> Create(const VerdictContext& context);
 
-  // Evaluate decides one RRset (SPEC.md 2-4):
+  // Decide decides one RRset (SPEC.md 2-4) without rendering any text:
   //  - a record whose issuer is not ours is ignored, even if broken;
   //  - the first record of ours that passes every check makes it valid;
   //  - else malformed if any record of ours is malformed, else unauthorized
   //    (also for an empty RRset, or a deactivated account).
+  // `rrset` must outlive the result (it holds views into it).
+  RrsetDecision Decide(absl::Span<const TxtRr> rrset) const;
+
+  // Explanation: the texts of a decision made by THIS binding's Decide,
+  // rendered on demand (its RRset must still be alive).
+  //
+  // Reason is the text of one record's verdict, citing the rule; user
+  // bytes are C-escaped and quoted.
+  std::string Reason(const RecordDecision& record) const;
+  // ExplainRecord is the RecordResult of one record (copies and reason).
+  RecordResult ExplainRecord(const RecordDecision& record) const;
+  // ExplainProblem is the problem of a decision that is not valid (nullopt
+  // when valid): its type and a detail naming the records and the rules.
+  std::optional<Problem> ExplainProblem(const RrsetDecision& decision) const;
+  // Explain renders the whole verdict.
+  RrsetVerdict Explain(const RrsetDecision& decision) const;
+
+  // Evaluate is Explain(Decide(rrset)).
   RrsetVerdict Evaluate(absl::Span<const TxtRr> rrset) const;
 
-  // The normalized context.
-  const VerdictContext& context() const { return context_; }
+  // The normalized context (built on first use, for audit and tests).
+  const VerdictContext& context() const;
   // The accepted accounturi values, current key first (empty in raw mode).
   // Built from the precomputed hashes on each call (for audit and tests).
   std::vector<ExpectedAccountUri> expected() const;
@@ -227,26 +358,46 @@ class AccountBinding {
 
  private:
   AccountBinding() = default;
-  RecordResult EvaluateRecord(int index, const TxtRr& rr) const;
+  void DecideRecord(const TxtRr& rr, RecordDecision* r) const;
   bool IsOurIssuer(absl::string_view issuer) const;
-  void CheckAccountUri(absl::string_view accounturi, RecordResult* result,
-                       std::string* unauthorized) const;
+  void CheckAccountUri(absl::string_view accounturi, RecordDecision* r) const;
+  void AppendUnauthorized(const RecordDecision& r, std::string* out) const;
+  void AppendAccountUriProblem(const RecordDecision& r, std::string* out) const;
 
-  // One accepted value: its key, and where its base64url hash starts in
-  // hashes_ (HashAlgEncodedLength(key.hash_alg) characters).
+  // One accepted value: its key, and where its digest starts in digests_
+  // (HashAlgDigestLength(hash_alg) octets).
   struct Expected {
     int key_index;
     bool domain_independent;
     HashAlg hash_alg;
-    size_t hash_offset;
+    size_t digest_offset;
   };
-  KeyMatch MakeKeyMatch(const Expected& e) const;
+  KeyMatchView MakeKeyMatch(const Expected& e) const;
 
-  VerdictContext context_;
-  std::vector<HashAlg> algs_;
-  std::vector<Expected> expected_;
-  std::string hashes_;
+  // The context's strings, copied into bytes_ with ONE allocation (issuers
+  // normalized) and viewed from there; bytes_ never grows after Create.
+  std::string bytes_;
+  absl::InlinedVector<absl::string_view, 2> issuers_;
+  absl::InlinedVector<absl::string_view, 3> thumbprints_;
+  absl::InlinedVector<absl::string_view, 1> hash_alg_tokens_;
+  absl::string_view fqdn_;
+  absl::string_view account_url_;
+  absl::string_view hash_prefix_;
+  absl::Time now_;
+  bool wildcard_ = false;
+  AccountUriMode mode_ = AccountUriMode::kHashed;
+  bool deactivated_ = false;
+
+  // Hashed mode: the accepted algorithms (each once) and the values.
+  absl::InlinedVector<HashAlg, 3> algs_;
+  absl::InlinedVector<Expected, 6> expected_;
+  // The raw digests of the expected values, back to back.
+  absl::InlinedVector<unsigned char, 6 * 32> digests_;
   std::string owner_;
+
+  // context(), built from the views on first use.
+  mutable absl::once_flag context_once_;
+  mutable VerdictContext context_;
 };
 
 // EvaluateRrset is AccountBinding::Create(context) + Evaluate(rrset).

@@ -3,7 +3,9 @@
 // duplicates, truncation, empty input, maximum sizes, non-ASCII bytes.
 #include "policy/record.h"
 
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -630,6 +632,446 @@ TEST(Names, ProblemUrnsAndWords) {
   EXPECT_EQ(OutcomeName(Outcome::kValid), "valid");
   EXPECT_EQ(RecordVerdictName(RecordVerdict::kIgnored), "ignored");
   EXPECT_EQ(AccountUriModeName(AccountUriMode::kLegacyRaw), "raw");
+}
+
+// ---------------------------------------------------------------------------
+// The decision (Decide) and its explanation (Reason, ExplainRecord,
+// ExplainProblem, Explain).
+
+VerdictContext Wildcard() {
+  return With(Hashed(), [](VerdictContext* c) { c->identifier.wildcard = true; });
+}
+VerdictContext Deactivated() {
+  return With(Hashed(), [](VerdictContext* c) { c->deactivated = true; });
+}
+VerdictContext Sha256And512() {
+  return With(Hashed(), [](VerdictContext* c) { c->hash_algs = {"sha-256", "sha-512"}; });
+}
+
+// GoldenCase: the exact texts users see (evidence, audit, `vantagectl
+// check`). The expected strings are the texts of the implementation that
+// built them while deciding, before the decision and its explanation were
+// split; rendering must reproduce them byte for byte.
+struct GoldenCase {
+  std::string name;
+  VerdictContext ctx;
+  std::vector<TxtRr> rrset;
+  std::vector<std::string> reasons;  // every record's reason
+  std::string detail;                // the problem detail ("" when valid)
+};
+
+void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
+
+class GoldenTexts : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(GoldenTexts, RenderingReproducesTheTexts) {
+  const GoldenCase& c = GetParam();
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(c.ctx);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const RrsetDecision d = (*b)->Decide(c.rrset);
+  ASSERT_EQ(d.records.size(), c.reasons.size());
+  for (size_t i = 0; i < c.reasons.size(); ++i) {
+    EXPECT_EQ((*b)->Reason(d.records[i]), c.reasons[i]) << "record " << i;
+    EXPECT_EQ((*b)->ExplainRecord(d.records[i]).reason, c.reasons[i]) << "record " << i;
+  }
+  const std::optional<Problem> problem = (*b)->ExplainProblem(d);
+  EXPECT_EQ(problem.has_value() ? problem->detail : "", c.detail);
+  EXPECT_EQ(problem.has_value(), d.outcome != Outcome::kValid);
+  // Evaluate (Decide + Explain) gives the same texts.
+  const RrsetVerdict v = (*b)->Evaluate(c.rrset);
+  ASSERT_EQ(v.records.size(), c.reasons.size());
+  for (size_t i = 0; i < c.reasons.size(); ++i) EXPECT_EQ(v.records[i].reason, c.reasons[i]);
+  EXPECT_EQ(v.problem.has_value() ? v.problem->detail : "", c.detail);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Reasons, GoldenTexts,
+    ::testing::ValuesIn(std::vector<GoldenCase>{
+      {"NoIssuer", Hashed(), {{";accounturi=x"}},
+       {"no issuer-domain-name: not a record for this CA (SPEC.md 2)"},
+       "none of the 1 TXT record(s) at _validation-persist.example.com names this CA "
+       "(authority.example); records for other CAs are ignored (SPEC.md 2)"},
+      {"OtherIssuer", Hashed(), {{" Other.Example. ; accounturi=x"}},
+       {"issuer \"other.example\" is not one of this CA's issuer domain names (SPEC.md 2)"},
+       "none of the 1 TXT record(s) at _validation-persist.example.com names this CA "
+       "(authority.example); records for other CAs are ignored (SPEC.md 2)"},
+      {"NoParameters", Hashed(), {{"authority.example"}},
+       {"no parameters: accounturi is required (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: no "
+       "parameters: accounturi is required (SPEC.md 2)"},
+      {"EmptyParameter", Hashed(), {{"authority.example; accounturi=x;;"}},
+       {"parameter 2 is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 section 4.2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "parameter 2 is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 section 4.2)"},
+      {"NoEquals", Hashed(), {{"authority.example; accounturi=x; no value"}},
+       {"parameter \"no value\" has no '=': each parameter is tag=value (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "parameter \"no value\" has no '=': each parameter is tag=value (SPEC.md 2)"},
+      {"EmptyTag", Hashed(), {{"authority.example; accounturi=x; =v"}},
+       {"parameter \"=v\" has an empty tag (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "parameter \"=v\" has an empty tag (SPEC.md 2)"},
+      {"BadValueByte", Hashed(), {{"authority.example; accounturi=x; Foo=a\x01" "b"}},
+       {"the value of \"Foo\" contains the byte 0x01: values are printable ASCII without "
+        "space or ';' (%x21-3A / %x3C-7E, RFC 8659 section 4.2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: the "
+       "value of \"Foo\" contains the byte 0x01: values are printable ASCII without space "
+       "or ';' (%x21-3A / %x3C-7E, RFC 8659 section 4.2)"},
+      {"DuplicateTag", Hashed(), {{"authority.example; accounturi=x; ACCOUNTURI=y"}},
+       {"tag \"ACCOUNTURI\" appears more than once (tags are case-insensitive; SPEC.md 2 and "
+        "8, -02 section 9.3.1)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: tag "
+       "\"ACCOUNTURI\" appears more than once (tags are case-insensitive; SPEC.md 2 and 8, "
+       "-02 section 9.3.1)"},
+      {"EmptyAccountUri", Hashed(), {{"authority.example; accounturi="}},
+       {"accounturi is empty (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi is empty (SPEC.md 2)"},
+      {"BadPersistUntil", Hashed(), {{"authority.example; accounturi=x; persistUntil=-1"}},
+       {"persistUntil \"-1\" is not a Unix time: 1 or more ASCII digits, at most "
+        "9223372036854775807 (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "persistUntil \"-1\" is not a Unix time: 1 or more ASCII digits, at most "
+       "9223372036854775807 (SPEC.md 2)"},
+      {"MissingAccountUri", Hashed(), {{"authority.example; policy=wildcard"}},
+       {"accounturi is missing: it is required (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi is missing: it is required (SPEC.md 2)"},
+      {"LongCharacterString", Hashed(), {{Rec(kHashFqdn, "; x="), std::string(300, 'y')}},
+       {"character-string 1 is 300 octets; DNS allows at most 255 (RFC 1035 section 3.3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "character-string 1 is 300 octets; DNS allows at most 255 (RFC 1035 section 3.3)"},
+      {"RawAccountUrl", Hashed(), {{Rec(kA)}},
+       {"accounturi is the raw account URL (the -00/-01 form, open to the proxy-server "
+        "attack): refused in hashed mode, a key-bound value under "
+        "\"https://ca.example/account-hash/\" is required (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi is the raw account URL (the -00/-01 form, open to the proxy-server "
+       "attack): refused in hashed mode, a key-bound value under "
+       "\"https://ca.example/account-hash/\" is required (SPEC.md 3)"},
+      {"NotUnderPrefix", Hashed(), {{Rec("https://ca.example/other/sha-256/abc")}},
+       {"accounturi \"https://ca.example/other/sha-256/abc\" is not under the "
+        "accountHashPrefix \"https://ca.example/account-hash/\" (byte-exact; SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi \"https://ca.example/other/sha-256/abc\" is not under the "
+       "accountHashPrefix \"https://ca.example/account-hash/\" (byte-exact; SPEC.md 3)"},
+      {"NoAlgorithm", Hashed(), {{Rec(std::string(kPrefix) + "abc")}},
+       {"accounturi \"https://ca.example/account-hash/abc\" has no \"<alg>/\" after the "
+        "accountHashPrefix (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi \"https://ca.example/account-hash/abc\" has no \"<alg>/\" after the "
+       "accountHashPrefix (SPEC.md 3)"},
+      {"UnknownAlgorithm", Hashed(), {{Rec(std::string(kPrefix) + "SHA-256/abc")}},
+       {"accounturi: hash algorithm \"SHA-256\" is not one of the exact lowercase tokens "
+        "sha-256, sha-384, sha-512 (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi: hash algorithm \"SHA-256\" is not one of the exact lowercase tokens "
+       "sha-256, sha-384, sha-512 (SPEC.md 3)"},
+      {"AlgorithmNotAccepted", Sha256And512(),
+       {{Rec(Uri("example.com", kCurrent, HashAlg::kSha384))}},
+       {"accounturi: hash algorithm sha-384 is not accepted here (accepted: sha-256, "
+        "sha-512; SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi: hash algorithm sha-384 is not accepted here (accepted: sha-256, "
+       "sha-512; SPEC.md 3)"},
+      {"PaddedHash", Hashed(), {{Rec(std::string(kHashFqdn) + "=")}},
+       {"accounturi: the hash contains padding '=' at offset 43: base64url without padding "
+        "is required (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi: the hash contains padding '=' at offset 43: base64url without padding "
+       "is required (SPEC.md 3)"},
+      {"BadHashCharacter", Hashed(), {{Rec(std::string(kPrefix) + "sha-256/ab+c")}},
+       {"accounturi: the hash contains the byte 0x2B at offset 2: base64url without padding "
+        "is required (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi: the hash contains the byte 0x2B at offset 2: base64url without padding "
+       "is required (SPEC.md 3)"},
+      {"BadHashLength", Sha256And512(), {{Rec(std::string(kPrefix) + "sha-512/abc")}},
+       {"accounturi: the sha-512 hash is 3 characters; exactly 86 base64url characters are "
+        "required (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi: the sha-512 hash is 3 characters; exactly 86 base64url characters are "
+       "required (SPEC.md 3)"},
+      {"NonCanonicalHash", Hashed(), {{Rec(Canonicalize43(kHashFqdn))}},
+       {"accounturi: the hash is not canonical base64url: the unused low bits of the last "
+        "character must be zero (SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "accounturi: the hash is not canonical base64url: the unused low bits of the last "
+       "character must be zero (SPEC.md 3)"},
+      {"Deactivated", Deactivated(), {{Rec(kHashFqdn)}, {"authority.example; accounturi=x;;"}},
+       {"the account is deactivated: no record can authorize it (SPEC.md 3)",
+        "the account is deactivated: no record can authorize it (SPEC.md 3); the record is "
+        "also malformed: parameter 2 is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC "
+        "8659 section 4.2)"},
+       "the account is deactivated: no record can authorize it (SPEC.md 3)"},
+      {"FailedChecks", Wildcard(), {{Rec(Uri("other.example"), "; persistUntil=5")}},
+       {"accounturi matches none of the 2 key(s) of this account for example.com or \"*\" "
+        "with sha-256: it was computed for another account, key, domain or account URL "
+        "(SPEC.md 3); persistUntil 5 (1970-01-01T00:00:05Z) is before the validation time "
+        "2026-09-21T14:13:20Z (SPEC.md 2); the identifier is the wildcard *.example.com and "
+        "the record has no policy=wildcard (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is unauthorized: "
+       "accounturi matches none of the 2 key(s) of this account for example.com or \"*\" "
+       "with sha-256: it was computed for another account, key, domain or account URL "
+       "(SPEC.md 3); persistUntil 5 (1970-01-01T00:00:05Z) is before the validation time "
+       "2026-09-21T14:13:20Z (SPEC.md 2); the identifier is the wildcard *.example.com and "
+       "the record has no policy=wildcard (SPEC.md 2)"},
+      {"RawMismatch", Raw(), {{Rec(kA + "/")}},
+       {"accounturi \"https://ca.example/acct/123/\" is not this account's URL (legacy raw "
+        "mode, byte-exact compare; SPEC.md 3)"},
+       "no valid record at _validation-persist.example.com: record 0 is unauthorized: "
+       "accounturi \"https://ca.example/acct/123/\" is not this account's URL (legacy raw "
+       "mode, byte-exact compare; SPEC.md 3)"},
+      {"RawValid", Raw(), {{Rec(kA, "; persistUntil=1800000000")}},
+       {"accounturi is this account's URL (legacy raw mode); usable until persistUntil 1800000000"},
+       ""},
+      {"KeyBoundRetainedStar", Wildcard(),
+       {{Rec(Uri("*", kRetained), "; policy=wildcard; persistUntil=1800000000")}},
+       {"accounturi is bound to retained key 1 for any domain (D=\"*\") with sha-256; "
+        "policy=wildcard; usable until persistUntil 1800000000"},
+       ""},
+      {"KeyBoundCurrentFqdn", Hashed(), {{Rec(kHashFqdn)}},
+       {"accounturi is bound to the current key (key 0) for example.com with sha-256"},
+       ""},
+      {"EmptyRrset", Hashed(), {},
+       {},
+       "no TXT record at _validation-persist.example.com (SPEC.md 4)"},
+      {"NoneOurs", Hashed(), {{"other.example; accounturi=x"}, {""}},
+       {"issuer \"other.example\" is not one of this CA's issuer domain names (SPEC.md 2)",
+        "no issuer-domain-name: not a record for this CA (SPEC.md 2)"},
+       "none of the 2 TXT record(s) at _validation-persist.example.com names this CA "
+       "(authority.example); records for other CAs are ignored (SPEC.md 2)"},
+      {"ManyListed", Hashed(),
+       {{Rec(kHashFqdn, ";")}, {"other.example; a=b"}, {Rec(Uri("a.example"))}, {Rec(kA)},
+        {Rec(kHashFqdn, "; persistUntil=1")}, {"authority.example; accounturi"}},
+       {"parameter 2 is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 section 4.2)",
+        "issuer \"other.example\" is not one of this CA's issuer domain names (SPEC.md 2)",
+        "accounturi matches none of the 2 key(s) of this account for example.com or \"*\" "
+        "with sha-256: it was computed for another account, key, domain or account URL "
+        "(SPEC.md 3)",
+        "accounturi is the raw account URL (the -00/-01 form, open to the proxy-server "
+        "attack): refused in hashed mode, a key-bound value under "
+        "\"https://ca.example/account-hash/\" is required (SPEC.md 3)",
+        "persistUntil 1 (1970-01-01T00:00:01Z) is before the validation time "
+        "2026-09-21T14:13:20Z (SPEC.md 2)",
+        "parameter \"accounturi\" has no '=': each parameter is tag=value (SPEC.md 2)"},
+       "no valid record at _validation-persist.example.com: record 0 is malformed: "
+       "parameter 2 is empty (\";;\" or a trailing \";\"; SPEC.md 2, RFC 8659 section 4.2); "
+       "record 2 is unauthorized: accounturi matches none of the 2 key(s) of this account "
+       "for example.com or \"*\" with sha-256: it was computed for another account, key, "
+       "domain or account URL (SPEC.md 3); record 3 is malformed: accounturi is the raw "
+       "account URL (the -00/-01 form, open to the proxy-server attack): refused in hashed "
+       "mode, a key-bound value under \"https://ca.example/account-hash/\" is required "
+       "(SPEC.md 3); record 4 is unauthorized: persistUntil 1 (1970-01-01T00:00:01Z) is "
+       "before the validation time 2026-09-21T14:13:20Z (SPEC.md 2); and 1 more"},
+
+    }),
+    [](const ::testing::TestParamInfo<GoldenCase>& info) { return info.param.name; });
+
+// The decision agrees with the explained verdict on everything the VA needs
+// to decide, for every row of the rule table.
+TEST_P(VerdictTable, DecisionAgreesWithTheVerdict) {
+  const VerdictCase& c = GetParam();
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(c.ctx);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const RrsetDecision d = (*b)->Decide(c.rrset);
+  const RrsetVerdict v = (*b)->Evaluate(c.rrset);
+  EXPECT_EQ(d.outcome, v.outcome);
+  EXPECT_EQ(d.problem_type.has_value(), v.problem.has_value());
+  if (v.problem.has_value()) {
+    EXPECT_EQ(*d.problem_type, v.problem->type);
+  }
+  EXPECT_EQ(d.matched_index, v.matched_index);
+  EXPECT_EQ(d.matched_accounturi, v.matched_accounturi);
+  ASSERT_EQ(d.matched_key.has_value(), v.matched_key.has_value());
+  if (v.matched_key.has_value()) {
+    EXPECT_EQ(d.matched_key->thumbprint, v.matched_key->thumbprint);
+    EXPECT_EQ(d.matched_key->key_index, v.matched_key->key_index);
+    EXPECT_EQ(d.matched_key->domain_independent, v.matched_key->domain_independent);
+    EXPECT_EQ(d.matched_key->hash_alg, v.matched_key->hash_alg);
+  }
+  EXPECT_EQ(d.persist_until, v.persist_until);
+  EXPECT_EQ(d.valid_until, v.valid_until);
+  ASSERT_EQ(d.records.size(), v.records.size());
+  for (size_t i = 0; i < d.records.size(); ++i) {
+    EXPECT_EQ(d.records[i].index, v.records[i].index);
+    EXPECT_EQ(d.records[i].verdict, v.records[i].verdict);
+    EXPECT_EQ(d.records[i].value, v.records[i].value);
+    EXPECT_EQ(d.records[i].accounturi.has_value(), v.records[i].accounturi.has_value());
+    if (d.records[i].accounturi.has_value()) {
+      EXPECT_EQ(*d.records[i].accounturi, *v.records[i].accounturi);
+    }
+    EXPECT_EQ(d.records[i].persist_until, v.records[i].persist_until);
+    EXPECT_EQ(d.records[i].policy_wildcard, v.records[i].policy_wildcard);
+  }
+}
+
+TEST(Decision, ReasonCodesNameTheRules) {
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(Wildcard());
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::vector<TxtRr> rrset = {
+      {Rec(Uri("other.example"), "; persistUntil=5")},
+      {"authority.example; accounturi=x; Foo=a\tb"},
+      {Rec(Uri("*", kRetained), "; policy=wildcard")},
+      {"other.example"},
+  };
+  const RrsetDecision d = (*b)->Decide(rrset);
+  ASSERT_EQ(d.records.size(), 4u);
+  EXPECT_EQ(d.records[0].reason, RecordReason::kFailedChecks);
+  EXPECT_EQ(d.records[0].failed, RecordDecision::kAccountUriMismatch | RecordDecision::kExpired |
+                                     RecordDecision::kNoWildcardPolicy);
+  EXPECT_EQ(d.records[0].key, -1);
+  EXPECT_EQ(d.records[1].reason, RecordReason::kBadValueByte);
+  EXPECT_EQ(d.records[1].syntax, RecordReason::kBadValueByte);
+  EXPECT_EQ(d.records[1].text, "Foo");
+  EXPECT_EQ(d.records[1].byte, '\t');
+  EXPECT_EQ(d.records[2].reason, RecordReason::kKeyBound);
+  ASSERT_GE(d.records[2].key, 0);
+  const std::vector<ExpectedAccountUri> expected = (*b)->expected();
+  EXPECT_EQ(expected[d.records[2].key].accounturi, *d.records[2].accounturi);
+  EXPECT_EQ(d.records[3].reason, RecordReason::kOtherIssuer);
+  EXPECT_EQ(d.outcome, Outcome::kValid);
+  EXPECT_FALSE(d.problem_type.has_value());
+}
+
+TEST(Decision, ViewsIntoTheRrsetSurviveAMove) {
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(Hashed());
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::vector<TxtRr> rrset = {
+      {Rec(kHashStar)},
+      // SPEC.md 2: the strings of one RR are joined with no separator.
+      {"authority.example; accounturi=https://ca.example/acc", "", "ount-hash/sha-256/",
+       "5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw"},
+      {"a", "b"},
+  };
+  RrsetDecision first = (*b)->Decide(rrset);
+  // One string: the value is the input itself, not a copy.
+  EXPECT_EQ(first.records[0].value.data(), rrset[0][0].data());
+  ASSERT_TRUE(first.records[0].accounturi.has_value());
+  EXPECT_GE(first.records[0].accounturi->data(), rrset[0][0].data());
+  EXPECT_LE(first.records[0].accounturi->data() + first.records[0].accounturi->size(),
+            rrset[0][0].data() + rrset[0][0].size());
+  const RrsetDecision d = std::move(first);
+  EXPECT_EQ(d.records[1].value, Rec(kHashFqdn));
+  EXPECT_EQ(d.records[1].verdict, RecordVerdict::kValid);
+  EXPECT_EQ(d.records[2].value, "ab");
+  EXPECT_EQ(d.matched_index, 0);
+  EXPECT_EQ(d.matched_accounturi, kHashStar);
+  const RecordResult r = (*b)->ExplainRecord(d.records[1]);
+  EXPECT_EQ(r.value, Rec(kHashFqdn));
+  EXPECT_EQ(r.accounturi, std::string(kHashFqdn));
+  ASSERT_TRUE(r.key.has_value());
+  EXPECT_EQ(r.key->thumbprint, kCurrent);
+  EXPECT_FALSE(r.key->domain_independent);
+}
+
+TEST(AccountBinding, PrecomputedValuesMatchTheHasher) {
+  // Create lays out L || D || K || U itself; AccountUriHasher is the
+  // reference (SPEC.md 3 vectors in account_hash_test).
+  VerdictContext c = Hashed();
+  c.thumbprints = {kCurrent, kRetained, "L_j090ywHMcVuYmgmlI-vJQwCKKpLBGBSwlI_3NLvEs"};
+  c.hash_algs = {"sha-512", "sha-256", "sha-384"};
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(c);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::vector<ExpectedAccountUri> e = (*b)->expected();
+  ASSERT_EQ(e.size(), 3u * 2u * 3u);
+  size_t i = 0;
+  for (size_t k = 0; k < c.thumbprints.size(); ++k) {
+    for (const std::string d : {"example.com", "*"}) {
+      for (HashAlg alg : {HashAlg::kSha512, HashAlg::kSha256, HashAlg::kSha384}) {
+        EXPECT_EQ(e[i].accounturi, Uri(d, c.thumbprints[k], alg)) << i;
+        EXPECT_EQ(e[i].key.thumbprint, c.thumbprints[k]);
+        EXPECT_EQ(e[i].key.key_index, static_cast<int>(k));
+        EXPECT_EQ(e[i].key.domain_independent, d == "*");
+        EXPECT_EQ(e[i].key.hash_alg, alg);
+        // And a record carrying it is bound to exactly that value.
+        const RrsetDecision dec = (*b)->Decide({{Rec(e[i].accounturi)}});
+        EXPECT_EQ(dec.records[0].key, static_cast<int>(i));
+        ++i;
+      }
+    }
+  }
+}
+
+TEST(AccountBinding, LargestContext) {
+  // DESIGN.md input limits: 64 keys, a 2048-octet account URL, a 1024-octet
+  // prefix, 10 issuers; all three algorithms (384 values).
+  VerdictContext c = Hashed();
+  c.account_url = "https://ca.example/" + std::string(2048 - 19, 'u');
+  c.hash_prefix = "https://ca.example/" + std::string(1024 - 20, 'p') + "/";
+  c.issuers.assign(10, "other.example");
+  c.issuers[9] = kIssuer;
+  c.thumbprints.clear();
+  for (int i = 0; i < 64; ++i) {
+    c.thumbprints.push_back(i % 2 == 0 ? kCurrent : kRetained);
+  }
+  c.thumbprints[63] = "L_j090ywHMcVuYmgmlI-vJQwCKKpLBGBSwlI_3NLvEs";
+  c.hash_algs = {"sha-256", "sha-384", "sha-512"};
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(c);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const std::string last = *HashedAccountUri(c.hash_prefix, HashAlg::kSha512, "*",
+                                             c.thumbprints[63], c.account_url);
+  // RFC 1035 section 3.3: a long record comes as several character-strings.
+  TxtRr rr;
+  const std::string value = Rec(last);
+  for (size_t at = 0; at < value.size(); at += 255) rr.push_back(value.substr(at, 255));
+  const RrsetDecision d = (*b)->Decide({rr});
+  EXPECT_EQ(d.outcome, Outcome::kValid);
+  ASSERT_TRUE(d.matched_key.has_value());
+  EXPECT_EQ(d.matched_key->key_index, 63);
+  EXPECT_EQ(d.matched_key->hash_alg, HashAlg::kSha512);
+  EXPECT_TRUE(d.matched_key->domain_independent);
+  EXPECT_EQ((*b)->expected().size(), 64u * 2u * 3u);
+}
+
+TEST(AccountBinding, ContextIsTheNormalizedInput) {
+  VerdictContext in = Wildcard();
+  in.issuers = {" \tAuthority.Example. ", "CA.example.NET"};
+  in.deactivated = true;
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(in);
+  ASSERT_TRUE(b.ok()) << b.status();
+  const VerdictContext& c = (*b)->context();
+  EXPECT_EQ(c.issuers, (std::vector<std::string>{kIssuer, "ca.example.net"}));
+  EXPECT_EQ(c.now, in.now);
+  EXPECT_EQ(c.identifier.fqdn, in.identifier.fqdn);
+  EXPECT_TRUE(c.identifier.wildcard);
+  EXPECT_EQ(c.mode, AccountUriMode::kHashed);
+  EXPECT_EQ(c.account_url, in.account_url);
+  EXPECT_EQ(c.thumbprints, in.thumbprints);
+  EXPECT_EQ(c.hash_prefix, in.hash_prefix);
+  EXPECT_EQ(c.hash_algs, std::vector<std::string>{"sha-256"});  // the default, made explicit
+  EXPECT_TRUE(c.deactivated);
+  EXPECT_EQ(&(*b)->context(), &c);  // built once
+
+  absl::StatusOr<std::unique_ptr<AccountBinding>> raw = AccountBinding::Create(Raw());
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ((*raw)->context().mode, AccountUriMode::kLegacyRaw);
+  EXPECT_TRUE((*raw)->context().hash_algs.empty());
+  EXPECT_TRUE((*raw)->context().thumbprints.empty());
+}
+
+TEST(AccountBinding, ConstMethodsRunConcurrently) {
+  // One binding serves every perspective's observation, possibly at once.
+  absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(Hashed());
+  ASSERT_TRUE(b.ok()) << b.status();
+  const AccountBinding& binding = **b;
+  const std::vector<TxtRr> rrset = {{Rec(Uri("other.example"))}, {Rec(kHashStar)}};
+  const RrsetVerdict want = binding.Evaluate(rrset);
+  std::vector<std::thread> threads;
+  std::vector<int> agreed(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&binding, &rrset, &want, &agreed, t] {
+      for (int i = 0; i < 200; ++i) {
+        const RrsetVerdict v = binding.Evaluate(rrset);
+        const bool same = binding.context().issuers[0] == kIssuer && v.outcome == want.outcome &&
+                          v.records[0].reason == want.records[0].reason &&
+                          v.records[1].reason == want.records[1].reason;
+        agreed[t] += same ? 1 : 0;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(agreed, std::vector<int>(4, 200));
 }
 
 }  // namespace
