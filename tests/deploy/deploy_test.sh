@@ -10,7 +10,9 @@
 #   4. vantage-va / vantage-perspective --check_config on every example config
 #      in deploy/config/, with the files they name re-rooted under a temporary
 #      directory (test PKI from make_test_pki; Debian's real
-#      /usr/share/dns/root.key).
+#      /usr/share/dns/root.key);
+#   5. the Containerfiles install the Debian package of every library the
+#      binaries link, run as UID 10001 and carry dns-root-data.
 # Needs: promtool (Debian prometheus), kubectl with kustomize v5 on PATH,
 # python3-yaml. Prints "N passed, N failed" over the checks.
 set -uo pipefail
@@ -139,5 +141,54 @@ for config in deploy/config/perspective-*.textproto; do
   }
   check "vantage-perspective --check_config $config" check_perspective
 done
+
+# ---- 5. Containerfiles vs the binaries (the images cannot be built here) -------------
+# Every library the binary links directly (DT_NEEDED), mapped to its Debian
+# package, is installed by the Containerfile (libc6, libgcc-s1 and libstdc++6
+# are in debian:12-slim); the image runs as the manifests' UID 10001 and
+# carries the trust anchor.
+# installed PKG CONTAINERFILE: PKG is a line of the apt-get install list.
+installed() {
+  sed -e 's/^[[:space:]]*//' -e 's/[[:space:]\\]*$//' "$2" | grep -qxF "$1"
+}
+check_image() {
+  local binary=$1 containerfile=$2 ok=0 so file real pkg
+  local -A file_of=()
+  local candidates=()
+  for so in $(objdump -p "$binary" | awk '/NEEDED/ {print $2}'); do
+    case "$so" in
+      libc.so.* | libm.so.* | ld-linux-* | libgcc_s.so.* | libstdc++.so.*) continue ;;
+      libasan.so.* | libubsan.so.* | liblsan.so.* | libtsan.so.*) continue ;;  # --config=asan
+    esac
+    file=$(ldd "$binary" | awk -v so="$so" '$1 == so {print $3}')
+    [ -n "$file" ] || { echo "$binary: $so not found"; ok=1; continue; }
+    file_of[$so]=$file
+    # Merged /usr: dpkg may know the file under /lib or /usr/lib.
+    real=$(readlink -f "$file")
+    candidates+=("$file" "$real" "${real#/usr}")
+  done
+  # One dpkg query for every library ("package[:arch]: path" lines).
+  dpkg -S "${candidates[@]}" 2>/dev/null | sed 's/:[a-z0-9]*:/:/' >"$tmp/dpkg.out"
+  for so in "${!file_of[@]}"; do
+    file=${file_of[$so]}
+    real=$(readlink -f "$file")
+    pkg=$(awk -F': ' -v a="$file" -v b="$real" -v c="${real#/usr}" \
+      '$2 == a || $2 == b || $2 == c {print $1; exit}' "$tmp/dpkg.out")
+    if [ -z "$pkg" ]; then
+      echo "$so ($file) belongs to no Debian package"; ok=1
+    elif ! installed "$pkg" "$containerfile"; then
+      echo "$containerfile does not install $pkg (for $so)"; ok=1
+    fi
+  done
+  installed dns-root-data "$containerfile" || { echo "no dns-root-data"; ok=1; }
+  grep -q '^USER 10001:10001$' "$containerfile" || { echo "not USER 10001:10001"; ok=1; }
+  grep -q "^COPY .*$(basename "$binary") /usr/local/bin/$(basename "$binary")$" "$containerfile" ||
+    { echo "does not copy $(basename "$binary")"; ok=1; }
+  return $ok
+}
+check "deploy/images/va.Containerfile installs what vantage-va links" \
+  check_image va/vantage-va deploy/images/va.Containerfile
+check "deploy/images/perspective.Containerfile installs what vantage-perspective links" \
+  check_image perspective/vantage-perspective deploy/images/perspective.Containerfile
 
 finish
