@@ -52,6 +52,11 @@ std::string BoundAddress(absl::string_view listen_address, int port) {
                                              : absl::StrCat(host, ":", port);
 }
 
+void AllowClientKeepalive(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+}
+
 absl::StatusOr<GrpcServer> StartGrpcServer(
     const std::string& listen_address, std::shared_ptr<grpc::ServerCredentials> credentials,
     const std::vector<grpc::Service*>& services, int max_request_bytes) {
@@ -62,6 +67,7 @@ absl::StatusOr<GrpcServer> StartGrpcServer(
   builder.AddListeningPort(listen_address, std::move(credentials), &out.port);
   for (grpc::Service* s : services) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(max_request_bytes);
+  AllowClientKeepalive(builder);
   out.server = builder.BuildAndStart();
   if (out.server == nullptr || out.port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen_address));

@@ -37,9 +37,18 @@ struct GrpcServer {
   std::string address;  // BoundAddress(listen_address, port)
 };
 
+// AllowClientKeepalive lets clients probe idle connections with HTTP/2
+// pings (the VA's remote-perspective client pings every 10 s, with or
+// without calls, so a silently dead connection is noticed): pings are
+// accepted every 5 s or slower, also on a connection without calls. gRPC's
+// server default (one ping per 5 minutes without data, none without calls)
+// would answer such a client with GOAWAY "too_many_pings".
+void AllowClientKeepalive(grpc::ServerBuilder& builder);
+
 // StartGrpcServer listens on `listen_address` with `credentials`, serves
 // `services` plus grpc.health.v1 (every service SERVING) and reflection,
-// and bounds request size. UNAVAILABLE when the address cannot be bound.
+// allows client keepalive pings (AllowClientKeepalive), and bounds request
+// size. UNAVAILABLE when the address cannot be bound.
 absl::StatusOr<GrpcServer> StartGrpcServer(
     const std::string& listen_address, std::shared_ptr<grpc::ServerCredentials> credentials,
     const std::vector<grpc::Service*>& services, int max_request_bytes);

@@ -35,6 +35,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "common/server_util.h"
 #include "common/tls.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -162,6 +163,8 @@ int Run(int argc, char** argv) {
   builder.AddListeningPort(config->listen_address(), *credentials, &port);
   builder.RegisterService(service->get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  // The VA's client pings idle connections (perspective/remote_observer.cc).
+  common::AllowClientKeepalive(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "vantage-perspective: cannot listen on %s\n",

@@ -5,7 +5,8 @@
 // One long-lived mTLS channel per remote, created once (a new mTLS
 // connection costs ~60 unary calls, shared/reference/perf-floors), and the
 // callback API, so any number of Observe calls can be in flight without a
-// thread each.
+// thread each. A restarted perspective is reached again within ~1 s, and a
+// silently dead connection is noticed by keepalive pings within ~15 s.
 #ifndef VANTAGE_PERSPECTIVE_REMOTE_OBSERVER_H_
 #define VANTAGE_PERSPECTIVE_REMOTE_OBSERVER_H_
 
@@ -59,6 +60,10 @@ class RemoteObserver final : public Observer {
   bool WaitForConnected(absl::Time deadline);
 
   const Options& options() const { return options_; }
+
+  // ChannelArgs: the channel's reconnect backoff and keepalive settings
+  // (see remote_observer.cc for the reasons).
+  static grpc::ChannelArguments ChannelArgs();
 
  private:
   struct Call;

@@ -75,17 +75,22 @@ class RemoteObserverTest : public ::testing::Test {
         PerspectiveService::Create(options, &observer_, &registry_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
-    auto creds = common::MakeServerCredentials(options.tls, "127.0.0.1:0");
+    server_tls_ = options.tls;
+    StartServer("127.0.0.1:0");
+  }
+  // StartServer serves the service on `address` (port 0: any; port_ is set).
+  void StartServer(const std::string& address) {
+    auto creds = common::MakeServerCredentials(server_tls_, address);
     ASSERT_TRUE(creds.ok()) << creds.status();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", *creds, &port_);
+    builder.AddListeningPort(address, *creds, &port_);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
   void TearDown() override {
     observer_.Release();
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   }
 
   RemoteObserver::Options Options() const {
@@ -114,6 +119,7 @@ class RemoteObserverTest : public ::testing::Test {
   FakeObserver observer_;
   prometheus::Registry registry_;
   std::unique_ptr<PerspectiveService> service_;
+  v1::TlsServerConfig server_tls_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };
@@ -228,6 +234,45 @@ TEST_F(RemoteObserverTest, DestructorCancelsCallsInFlight) {
   remote.reset();  // returns only after `done` ran
   ASSERT_TRUE(out.done.HasBeenNotified());
   EXPECT_EQ(out.result.status().code(), absl::StatusCode::kCancelled);
+}
+
+// A perspective that was down for a while (here 20 s, while the VA kept
+// asking) is used again within ~1 s of coming back: gRPC's default backoff
+// would by then wait ~10 s between connection attempts (1 s x 1.6^n).
+TEST_F(RemoteObserverTest, RestartedPerspectiveIsUsedAgainWithinTwoAndAHalfSeconds) {
+  std::unique_ptr<RemoteObserver> remote = Make(Options());
+  ASSERT_NE(remote, nullptr);
+  ASSERT_TRUE(remote->WaitForConnected(absl::Now() + absl::Seconds(5)));
+  const int port = port_;
+  server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  server_->Wait();
+  server_.reset();
+  // Down: every call fails (fail closed), the channel keeps retrying.
+  const absl::Time back_at = absl::Now() + absl::Seconds(20);
+  int refused = 0;
+  while (absl::Now() < back_at) {
+    Outcome out;
+    remote->Observe(Request("example.test"), absl::Now() + absl::Seconds(1), out.Callback());
+    ASSERT_TRUE(out.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+    ASSERT_FALSE(out.result.ok());
+    ++refused;
+    absl::SleepFor(absl::Milliseconds(100));  // the pace of validations asking it
+  }
+  EXPECT_GT(refused, 10);
+  StartServer(absl::StrCat("127.0.0.1:", port));
+  ASSERT_EQ(port_, port);
+  const absl::Time restarted = absl::Now();
+  bool answered = false;
+  while (!answered && absl::Now() < restarted + absl::Seconds(15)) {
+    Outcome out;
+    remote->Observe(Request("example.test"), absl::Now() + absl::Seconds(1), out.Callback());
+    ASSERT_TRUE(out.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+    answered = out.result.ok();
+    if (!answered) absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Duration took = absl::Now() - restarted;
+  ASSERT_TRUE(answered);
+  EXPECT_LT(took, absl::Milliseconds(2500)) << "reached again only after " << took;
 }
 
 TEST(RemoteObserverCreateTest, RefusesIncompleteOptions) {
