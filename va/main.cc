@@ -43,6 +43,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/server_util.h"
+#include "common/textproto.h"
 #include "common/tls.h"
 #include "perspective/remote_observer.h"
 #include "perspective/unbound_observer.h"
@@ -117,35 +118,56 @@ void AuditProblems(const v1::AuditConfig& audit, std::vector<std::string>* probl
   }
 }
 
-// CheckConfig implements --check_config.
-int CheckConfig(const std::string& path, absl::Time now, const VaConfigOverrides& overrides) {
-  absl::StatusOr<v1::VaConfig> config = LoadVaConfig(path, now, overrides);
-  if (!config.ok()) return Fail(2, config.status().message());
+// StartupProblems: what a start would run into after LoadVaConfig, checked
+// without opening anything: the remotes' client certificates and keys
+// (parsed, matching and valid now, as a TLS handshake needs them; a start
+// only reads them), the account store location and the audit directory.
+// Fields LoadVaConfig reports as missing or unreadable are skipped, so no
+// problem is reported twice.
+std::vector<std::string> StartupProblems(const v1::VaConfig& config, bool insecure) {
   std::vector<std::string> problems;
-  // The remotes' client certificates and keys: parsed, matching and valid
-  // now, as a TLS handshake would need them (a start only reads them).
-  for (int i = 0; i < config->remotes_size(); ++i) {
-    const v1::TlsClientConfig& tls = config->remotes(i).tls();
+  for (int i = 0; i < config.remotes_size() && !insecure; ++i) {
+    const v1::TlsClientConfig& tls = config.remotes(i).tls();
     if (tls.insecure_plaintext()) continue;
+    auto readable = [](const std::string& path) {
+      return !path.empty() && common::ReadFile(path).ok() ? path : std::string();
+    };
     v1::TlsServerConfig as_server;
-    as_server.set_cert_file(tls.cert_file());
-    as_server.set_key_file(tls.key_file());
-    as_server.set_client_ca_file(tls.ca_file());
+    as_server.set_cert_file(readable(tls.cert_file()));
+    as_server.set_key_file(readable(tls.key_file()));
+    as_server.set_client_ca_file(readable(tls.ca_file()));
     std::vector<std::string> found;
     const std::string prefix = absl::StrCat("remotes[", i, "].tls");
     common::CheckTlsServerFiles(as_server, prefix, &found);
     for (const std::string& p : found) {
-      problems.push_back(
-          absl::StrReplaceAll(p, {{absl::StrCat(prefix, ".client_ca_file"),
-                                   absl::StrCat(prefix, ".ca_file")}}));
+      problems.push_back(absl::StrReplaceAll(
+          p, {{absl::StrCat(prefix, ".client_ca_file"), absl::StrCat(prefix, ".ca_file")}}));
     }
   }
-  AccountStoreProblems(config->account_store(), &problems);
-  AuditProblems(config->audit(), &problems);
-  if (!problems.empty()) {
-    return Fail(2, absl::StrCat(path, ": ", problems.size(),
-                                problems.size() == 1 ? " problem" : " problems", ":\n  ",
-                                absl::StrJoin(problems, "\n  ")));
+  if (!config.account_store().empty()) AccountStoreProblems(config.account_store(), &problems);
+  if (!config.audit().path().empty()) AuditProblems(config.audit(), &problems);
+  return problems;
+}
+
+// CheckConfig implements --check_config: LoadVaConfig exactly as a start
+// runs it, plus StartupProblems; every problem is printed.
+int CheckConfig(const std::string& path, absl::Time now, const VaConfigOverrides& overrides) {
+  absl::StatusOr<v1::VaConfig> config = LoadVaConfig(path, now, overrides);
+  v1::VaConfig raw;  // for StartupProblems even when LoadVaConfig failed
+  std::vector<std::string> problems;
+  if (common::LoadTextProtoFile(path, &raw).ok()) {
+    if (!overrides.account_store.empty()) raw.set_account_store(overrides.account_store);
+    problems = StartupProblems(raw, overrides.insecure_plaintext);
+  }
+  if (!config.ok() || !problems.empty()) {
+    std::string message = config.ok() ? "" : std::string(config.status().message());
+    if (!problems.empty()) {
+      absl::StrAppend(&message, config.ok() ? "" : "\n", path, ": ", problems.size(),
+                      problems.size() == 1 ? " problem" : " problems",
+                      config.ok() ? "" : " more", " found by --check_config:\n  ",
+                      absl::StrJoin(problems, "\n  "));
+    }
+    return Fail(2, message);
   }
   std::vector<std::string> remotes;
   for (const v1::RemotePerspectiveConfig& r : config->remotes()) {

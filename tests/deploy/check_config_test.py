@@ -154,7 +154,8 @@ def no_file(*names):
     return check
 
 
-# name, binary, config, change, extra flags, check_config?, exit, wanted output, post-check
+# name, binary, config, change, extra flags, check_config?, exit, wanted output,
+# post-check[, unwanted output]
 CASES = [
     ("perspective_good", PERSPECTIVE, perspective_config, keep, [], True, 0,
      ["config OK: perspective t1 (RIR_ARIN, region test-1)", "mTLS, clients va.vantage.test",
@@ -216,9 +217,10 @@ CASES = [
     ("va_remote_ca_not_pem", VA, va_config,
      remote_tls("ca_file", lambda env: env.not_pem), [], True, 2,
      ["remotes[0].tls.ca_file: no PEM certificate"], None),
+    # Reported once, by the load a start runs, not again by the extra checks.
     ("va_remote_client_cert_missing", VA, va_config,
      remote_tls("cert_file", lambda env: env.tmp + "/missing-client.pem"), [], True, 2,
-     ["remotes[0].tls.cert_file:", "missing-client.pem"], None),
+     ["remotes[0].tls.cert_file:", "missing-client.pem"], None, ["found by --check_config"]),
     ("va_too_few_remotes_for_br_3_2_2_9", VA, va_config,
      lambda fields, env, d: dict(fields, remotes=fields["remotes"][:1]), [], True, 2,
      ["remotes: 1 configured, BR 3.2.2.9 requires at least"], None),
@@ -227,6 +229,13 @@ CASES = [
           remote_tls("ca_file", lambda env: env.tmp + "/missing-ca.pem")),
      [], True, 2, ["issuer_domain_names[0]:", "account_hash_prefix: required",
                    "remotes[0].tls.ca_file:"], None),
+    # Problems of the load and of the start-up checks, all in one run.
+    ("va_every_problem_at_once_with_startup_checks", VA, va_config,
+     both(set_(issuer_domain_names='"CA.Example"',
+               account_store=lambda env, d: '"sqlite:%s/missing.db"' % d),
+          remote_tls("key_file", lambda env: env.f("client-ra.vantage.test.key"))),
+     [], True, 2, ["issuer_domain_names[0]:", "2 problems more found by --check_config",
+                   "account_store: SQLite file", "remotes[0].tls.key_file:"], None),
     ("va_insecure_with_wildcard_address", VA, va_config,
      set_(listen_address='"0.0.0.0:8443"'), ["--insecure"], True, 2, ["tls.insecure_plaintext"],
      None),
@@ -234,7 +243,8 @@ CASES = [
 
 
 def run_case(env, case):
-    name, binary, make, change, flags, check, want_exit, wants, post = case
+    name, binary, make, change, flags, check, want_exit, wants, post = case[:9]
+    unwanted = case[9] if len(case) > 9 else []
     case_dir = os.path.join(env.tmp, name)
     os.makedirs(case_dir)
     config = os.path.join(case_dir, ("va" if binary == VA else "perspective") + ".textproto")
@@ -253,6 +263,9 @@ def run_case(env, case):
     for want in wants:
         if want not in out:
             errors.append("output lacks %r" % want)
+    for bad in unwanted:
+        if bad in out:
+            errors.append("output has %r" % bad)
     if check and want_exit == 0 and not proc.stdout.decode().startswith("config OK: "):
         errors.append("stdout does not start with 'config OK: '")
     if check and want_exit == 2 and proc.stdout:
