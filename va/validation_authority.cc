@@ -81,9 +81,11 @@ class ValidationAuthority::Validation {
   bool TryDecideLocked(v1::ValidationResult* result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   policy::QuorumDecision QuorumLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool CorroboratesLocked(const Slot& slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::vector<v1::PerspectiveEvidence> EvidenceLocked(bool final) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  v1::AuditRecord AuditLocked(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AddEvidenceLocked copies every perspective's evidence into `result`.
+  void AddEvidenceLocked(v1::ValidationResult* result) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TakeAuditLocked builds the audit record once every perspective has
+  // finished, moving the result and the evidence into it.
+  v1::AuditRecord TakeAuditLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Answer(v1::ValidationResult result, absl::Time now);
 
   ValidationAuthority* const va_;
@@ -240,7 +242,7 @@ void ValidationAuthority::Validation::FinishWithoutObservations(v1::Outcome outc
     answered_ = true;
     answered_at_ = now;
     result_ = result;
-    audit = AuditLocked(now);
+    audit = TakeAuditLocked(now);
   }
   Answer(std::move(result), now);
   va_->deps_.audit->Write(audit);
@@ -297,7 +299,7 @@ void ValidationAuthority::Validation::OnAnswer(int index,
     }
     if (pending_ == 0) {
       last = true;
-      audit = AuditLocked(now);
+      audit = TakeAuditLocked(now);
     }
   }
   va_->metrics_->Perspective(index, answer_kind, outcome, latency);
@@ -336,17 +338,12 @@ policy::QuorumDecision ValidationAuthority::Validation::QuorumLocked() const {
   return policy::DecideQuorum(remotes, start_, va_->options_.min_remotes_rules);
 }
 
-std::vector<v1::PerspectiveEvidence> ValidationAuthority::Validation::EvidenceLocked(
-    bool final) const {
-  std::vector<v1::PerspectiveEvidence> out;
-  out.reserve(slots_.size());
+void ValidationAuthority::Validation::AddEvidenceLocked(v1::ValidationResult* result) const {
   for (size_t i = 0; i < slots_.size(); ++i) {
-    v1::PerspectiveEvidence ev = slots_[i].evidence;
-    if (i > 0) ev.set_corroborates(CorroboratesLocked(slots_[i]));
-    if (final && !slots_[i].done) ev.set_answer(v1::PERSPECTIVE_ANSWER_PENDING);
-    out.push_back(std::move(ev));
+    v1::PerspectiveEvidence* ev = result->add_perspectives();
+    *ev = slots_[i].evidence;
+    if (i > 0) ev->set_corroborates(CorroboratesLocked(slots_[i]));
   }
-  return out;
 }
 
 bool ValidationAuthority::Validation::TryDecideLocked(v1::ValidationResult* result) {
@@ -369,7 +366,7 @@ bool ValidationAuthority::Validation::TryDecideLocked(v1::ValidationResult* resu
   for (policy::Rir rir : quorum.rirs) q->add_rirs(policy::RirToProto(rir));
   q->set_met(primary_valid && quorum.met);
   q->set_summary(quorum.summary);
-  for (auto& ev : EvidenceLocked(false)) *result->add_perspectives() = std::move(ev);
+  AddEvidenceLocked(result);
 
   if (primary.evidence.answer() != v1::PERSPECTIVE_ANSWER_ANSWERED) {
     // The primary could not observe: never valid on doubt.
@@ -423,17 +420,27 @@ bool ValidationAuthority::Validation::TryDecideLocked(v1::ValidationResult* resu
   return true;
 }
 
-v1::AuditRecord ValidationAuthority::Validation::AuditLocked(absl::Time now) const {
+v1::AuditRecord ValidationAuthority::Validation::TakeAuditLocked(absl::Time now) {
   v1::AuditRecord audit;
   *audit.mutable_time() = policy::TimeToProto(start_);
   audit.set_va_id(va_->options_.va_id);
   audit.set_request_id(request_.request_id());
   *audit.mutable_request() = request_;
   audit.set_client(client_);
-  *audit.mutable_account() = account_;
-  *audit.mutable_policy() = policy_;
-  *audit.mutable_result() = result_;
-  for (auto& ev : EvidenceLocked(true)) *audit.add_final_perspectives() = std::move(ev);
+  // Nothing reads these once the validation is over: moved, not copied
+  // (each observation is a few hundred bytes in many small strings).
+  *audit.mutable_account() = std::move(account_);
+  *audit.mutable_policy() = std::move(policy_);
+  *audit.mutable_result() = std::move(result_);
+  // Corroboration is judged from every slot's answer, so all of it first.
+  std::vector<bool> corroborates(slots_.size(), false);
+  for (size_t i = 1; i < slots_.size(); ++i) corroborates[i] = CorroboratesLocked(slots_[i]);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    v1::PerspectiveEvidence* ev = audit.add_final_perspectives();
+    *ev = std::move(slots_[i].evidence);
+    if (i > 0) ev->set_corroborates(corroborates[i]);
+    if (!slots_[i].done) ev->set_answer(v1::PERSPECTIVE_ANSWER_PENDING);
+  }
   *audit.mutable_answer_latency() = common::DurationToProto(answered_at_ - start_);
   *audit.mutable_total_latency() = common::DurationToProto(now - start_);
   return audit;
