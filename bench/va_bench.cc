@@ -263,6 +263,11 @@ int Main(int argc, char** argv) {
     return ServeEcho(absl::GetFlag(FLAGS_serve_echo), absl::GetFlag(FLAGS_pki_dir));
   }
   const std::string load_at_start = LoadAverage();
+  if (LoadAverage1() > 0.5) {
+    std::printf("va_bench: WARNING: 1-minute load average %.2f > 0.5 at start: other work shares "
+                "the CPUs, the numbers are not comparable with a quiet machine's\n",
+                LoadAverage1());
+  }
   const double seconds = absl::GetFlag(FLAGS_seconds);
   const double warmup = absl::GetFlag(FLAGS_warmup);
   const int repeats = std::max(1, absl::GetFlag(FLAGS_repeats));

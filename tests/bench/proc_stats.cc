@@ -112,23 +112,4 @@ double LoadAverage1() {
   return v;
 }
 
-std::vector<pid_t> FindProcesses(const std::vector<std::string>& needles) {
-  std::vector<pid_t> out;
-  DirPtr proc(opendir("/proc"), &closedir);
-  if (proc == nullptr) return out;
-  const pid_t self = getpid();
-  while (dirent* e = readdir(proc.get())) {
-    int pid = 0;
-    if (!absl::SimpleAtoi(e->d_name, &pid) || pid == self) continue;
-    std::string cmdline = ReadAll(absl::StrCat("/proc/", pid, "/cmdline"));
-    for (char& c : cmdline) {
-      if (c == '\0') c = ' ';
-    }
-    bool all = !cmdline.empty();
-    for (const std::string& n : needles) all = all && absl::StrContains(cmdline, n);
-    if (all) out.push_back(pid);
-  }
-  return out;
-}
-
 }  // namespace vantage::bench

@@ -1,6 +1,6 @@
 // Process accounting for benchmarks: CPU time and context switches of this
-// process and of other processes on the machine (read from /proc), the
-// machine's load average, and finding processes by command line.
+// process and of other processes on the machine (read from /proc), and the
+// machine's load average.
 //
 //   const ProcessSample before = SampleProcesses({server_pid});
 //   ... run ...
@@ -43,10 +43,6 @@ ProcessSample SampleProcesses(const std::vector<pid_t>& others);
 std::string LoadAverage();
 // LoadAverage1: the 1-minute load average (-1 if unreadable).
 double LoadAverage1();
-
-// FindProcesses: pids of processes whose command line (arguments joined by
-// spaces) contains every one of `needles`, this process excluded.
-std::vector<pid_t> FindProcesses(const std::vector<std::string>& needles);
 
 }  // namespace vantage::bench
 
