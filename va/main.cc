@@ -218,6 +218,10 @@ int Run(int argc, char** argv) {
         "closed (SPEC.md 3); use it only for clients that cannot compute the hashed form.");
   }
   StoreOptions store_options;
+  // The VA only reads accounts: a mistyped SQLite path must not become a new,
+  // empty store (every validation would then fail as "account not known").
+  // `vantagectl accounts add` creates the file.
+  store_options.create_if_missing = false;
   absl::StatusOr<std::unique_ptr<AccountStore>> store =
       OpenAccountStore(config->account_store(), store_options);
   if (!store.ok()) return Fail(1, absl::StrCat("account store: ", store.status().ToString()));
