@@ -50,30 +50,42 @@ inline uint64_t Load64(const void* p) {
   return v;
 }
 
-// IsValueByte: RFC 8659 section 4.2's value = *(%x21-3A / %x3C-7E) for a
-// byte of a segment split at ';' (so ';' = 0x3B cannot occur): 0x21-0x7E.
-inline bool IsValueByte(char c) { return static_cast<unsigned char>(c - 0x21) <= 0x7E - 0x21; }
+// IsValueByte: RFC 8659 section 4.2's value = *(%x21-3A / %x3C-7E).
+inline bool IsValueByte(char c) {
+  return static_cast<unsigned char>(c - 0x21) <= 0x7E - 0x21 && c != ';';
+}
 
-// FirstBadValueByte is the position of the first byte of a parameter value
-// that is not IsValueByte, or npos. Eight bytes at a time (SWAR): a word is
-// clean when no byte is below 0x21 and none is above 0x7E.
-size_t FirstBadValueByte(absl::string_view val) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  size_t i = 0;
-  for (; i + 8 <= val.size(); i += 8) {
-    const uint64_t w = Load64(val.data() + i);
-    // Some byte < 0x21 (exact for "any byte", bytes >= 0x80 included via ~w),
-    // or some byte > 0x7E (adding 1 sets the high bit of 0x7F; bytes >= 0x80
-    // have it already).
-    const uint64_t below = (w - kOnes * 0x21) & ~w & kHigh;
-    const uint64_t above = ((w + kOnes * (0x7F - 0x7E)) | w) & kHigh;
-    if ((below | above) != 0) break;
+// AnyValueStop16: whether one of the 16 bytes at `s` is not IsValueByte.
+// Branch-free over a fixed count, so that compilers vectorize it (SSE2 at
+// -O2 with GCC 12).
+inline bool AnyValueStop16(const char* s) {
+  unsigned char stop = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    stop |= static_cast<unsigned char>(static_cast<unsigned char>(c - 0x21) > 0x7E - 0x21) |
+            static_cast<unsigned char>(c == ';');
   }
-  for (; i < val.size(); ++i) {
-    if (!IsValueByte(val[i])) return i;
+  return stop != 0;
+}
+
+// ValueEnd scans a parameter value from `from`: the position of the first
+// byte that is not IsValueByte (';' included), or value.size(). One pass
+// finds both the segment's end and a bad byte; 16 bytes at a time.
+size_t ValueEnd(absl::string_view value, size_t from) {
+  size_t i = from;
+  for (; i + 16 <= value.size(); i += 16) {
+    if (AnyValueStop16(value.data() + i)) {
+      while (IsValueByte(value[i])) ++i;  // the stop is in this block
+      return i;
+    }
   }
-  return absl::string_view::npos;
+  // The tail: a clean last block (overlapping checked bytes) ends the value.
+  if (i < value.size() && value.size() - from >= 16 &&
+      !AnyValueStop16(value.data() + value.size() - 16)) {
+    return value.size();
+  }
+  while (i < value.size() && IsValueByte(value[i])) ++i;
+  return i;
 }
 
 inline uint32_t Load32(const void* p) {
@@ -224,6 +236,71 @@ bool DecodeHash(absl::string_view text, unsigned char* out) {
   return bad >= 0;
 }
 
+// AnyNonBase64Url16: whether one of the 16 bytes at `s` is not a base64url
+// character (A-Z a-z 0-9 '-' '_'; `c | 0x20` folds exactly the letters onto
+// a-z). Branch-free over a fixed count, so that compilers vectorize it.
+inline bool AnyNonBase64Url16(const char* s) {
+  unsigned char bad = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const unsigned char letter = static_cast<unsigned char>((c | 0x20) - 'a');
+    const unsigned char digit = static_cast<unsigned char>(c - '0');
+    const bool ok = letter < 26 || digit < 10 || c == '-' || c == '_';
+    bad |= static_cast<unsigned char>(!ok);
+  }
+  return bad != 0;
+}
+
+// IsCanonicalBase64Url: every character of `text` is base64url and the
+// unused low bits of the last one are zero (DecodeHash's checks, without
+// decoding). `text.size() % 4` must not be 1.
+bool IsCanonicalBase64Url(absl::string_view text) {
+  if (text.empty()) return true;
+  if (text.size() >= 16) {
+    // Whole blocks, the last one overlapping the one before.
+    for (size_t i = 0; i + 16 < text.size(); i += 16) {
+      if (AnyNonBase64Url16(text.data() + i)) return false;
+    }
+    if (AnyNonBase64Url16(text.data() + text.size() - 16)) return false;
+  } else {
+    int32_t bad = 0;
+    for (char c : text) bad |= kBase64UrlValue[static_cast<unsigned char>(c)];
+    if (bad < 0) return false;
+  }
+  const int32_t last = kBase64UrlValue[static_cast<unsigned char>(text.back())];
+  switch (text.size() % 4) {
+    case 2:
+      return (last & 0x0F) == 0;
+    case 3:
+      return (last & 0x03) == 0;
+    default:
+      return true;
+  }
+}
+
+// Prefix64 is the first 8 octets of what a base64url text (at least 11
+// characters, all checked) encodes, as a big-endian number: its first 66
+// bits, shifted out of registers only (no byte stores to reload).
+uint64_t Prefix64(absl::string_view text) {
+  auto v = [&text](size_t i) {
+    return static_cast<uint64_t>(kBase64UrlValue[static_cast<unsigned char>(text[i])]);
+  };
+  // Three independent groups: octets 0-2, 3-5, and 6-7 (+ 2 bits).
+  const uint64_t a = v(0) << 18 | v(1) << 12 | v(2) << 6 | v(3);
+  const uint64_t b = v(4) << 18 | v(5) << 12 | v(6) << 6 | v(7);
+  const uint64_t c = v(8) << 18 | v(9) << 12 | v(10) << 6;
+  return a << 40 | b << 16 | c >> 8;
+}
+
+// BigEndian64 reads 8 octets as a big-endian number.
+uint64_t BigEndian64(const unsigned char* p) {
+  // Written out so that compilers see one byte-swapped load.
+  return static_cast<uint64_t>(p[0]) << 56 | static_cast<uint64_t>(p[1]) << 48 |
+         static_cast<uint64_t>(p[2]) << 40 | static_cast<uint64_t>(p[3]) << 32 |
+         static_cast<uint64_t>(p[4]) << 24 | static_cast<uint64_t>(p[5]) << 16 |
+         static_cast<uint64_t>(p[6]) << 8 | static_cast<uint64_t>(p[7]);
+}
+
 std::string FormatUnix(int64_t seconds) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(seconds),
                           absl::UTCTimeZone());
@@ -311,37 +388,82 @@ void ParseInto(absl::string_view value, RecordDecision* rec) {
   const size_t semi = Find(value, ';');
   rec->issuer = TrimSpTab(value.substr(0, semi));
   if (semi == absl::string_view::npos) return fail(RecordReason::kNoParameters);
-  absl::string_view rest = value.substr(semi + 1);
+  const size_t size = value.size();
   bool seen_accounturi = false, seen_persist = false, seen_policy = false;
   // Unknown tags seen so far (for the duplicate rule); a set takes over for
   // records with very many parameters so the check stays linear.
   absl::InlinedVector<absl::string_view, 8> unknown;
   std::unique_ptr<absl::flat_hash_set<std::string>> unknown_set;
   size_t n = 0;
+  // Each segment (value[pos, next ';' or the end)) is read in one pass:
+  // the tag up to '=', then the value up to ';'.
+  size_t pos = semi + 1;
+  // The known tags (SPEC.md 2), compared case-insensitively.
+  static constexpr absl::string_view kAccountUri = "accounturi";
+  static constexpr absl::string_view kPersistUntil = "persistuntil";
+  static constexpr absl::string_view kPolicy = "policy";
   while (true) {
-    const size_t next = Find(rest, ';');
-    const absl::string_view segment = TrimSpTab(rest.substr(0, next));
     ++n;
-    if (segment.empty()) {
-      rec->offset = n;
-      return fail(RecordReason::kEmptyParameter);
-    }
-    const size_t eq = Find(segment, '=');
-    if (eq == absl::string_view::npos) return fail(RecordReason::kNoEquals, segment);
-    const absl::string_view tag = TrimSpTab(segment.substr(0, eq));
-    const absl::string_view val = TrimSpTab(segment.substr(eq + 1));
-    if (tag.empty()) return fail(RecordReason::kEmptyTag, segment);
-    if (const size_t bad = FirstBadValueByte(val); bad != absl::string_view::npos) {
-      rec->byte = static_cast<unsigned char>(val[bad]);
-      return fail(RecordReason::kBadValueByte, tag);
-    }
+    // Fast path: SP/HTAB, a known tag, SP/HTAB, '='. That '=' is then the
+    // segment's first '=' or ';' and the tag is the same as below.
     bool* known = nullptr;
-    if (LettersCaseEquals(tag, "accounturi")) {
-      known = &seen_accounturi;
-    } else if (LettersCaseEquals(tag, "persistuntil")) {
-      known = &seen_persist;
-    } else if (LettersCaseEquals(tag, "policy")) {
-      known = &seen_policy;
+    absl::string_view tag;
+    size_t eq = pos;
+    while (eq < size && IsSpTab(value[eq])) ++eq;
+    for (auto [name, seen] : {std::pair<absl::string_view, bool*>{kAccountUri, &seen_accounturi},
+                              {kPersistUntil, &seen_persist},
+                              {kPolicy, &seen_policy}}) {
+      if (size - eq > name.size() && LettersCaseEquals(value.substr(eq, name.size()), name)) {
+        size_t after = eq + name.size();
+        while (after < size && IsSpTab(value[after])) ++after;
+        if (after < size && value[after] == '=') {
+          tag = value.substr(eq, name.size());
+          known = seen;
+          eq = after;
+        }
+        break;
+      }
+    }
+    if (known == nullptr) {
+      eq = pos;
+      while (eq < size && value[eq] != '=' && value[eq] != ';') ++eq;
+    }
+    if (eq == size || value[eq] == ';') {
+      const absl::string_view segment = TrimSpTab(value.substr(pos, eq - pos));
+      if (segment.empty()) {
+        rec->offset = n;
+        return fail(RecordReason::kEmptyParameter);
+      }
+      return fail(RecordReason::kNoEquals, segment);
+    }
+    if (known == nullptr) tag = TrimSpTab(value.substr(pos, eq - pos));
+    if (tag.empty()) {
+      const size_t next = Find(value.substr(pos), ';');
+      return fail(RecordReason::kEmptyTag, TrimSpTab(value.substr(pos, next)));
+    }
+    // The value, trimmed: leading SP/HTAB skipped, then value bytes up to
+    // ';' or the end. A byte that stops the scan early is either trailing
+    // SP/HTAB (trimmed) or the first byte the value may not contain.
+    size_t start = eq + 1;
+    while (start < size && IsSpTab(value[start])) ++start;
+    const size_t stop = ValueEnd(value, start);
+    size_t next = stop;  // ';' or the end
+    if (stop < size && value[stop] != ';') {
+      while (next < size && IsSpTab(value[next])) ++next;
+      if (!IsSpTab(value[stop]) || (next < size && value[next] != ';')) {
+        rec->byte = static_cast<unsigned char>(value[stop]);
+        return fail(RecordReason::kBadValueByte, tag);
+      }
+    }
+    const absl::string_view val = value.substr(start, stop - start);
+    if (known == nullptr) {
+      if (LettersCaseEquals(tag, kAccountUri)) {
+        known = &seen_accounturi;
+      } else if (LettersCaseEquals(tag, kPersistUntil)) {
+        known = &seen_persist;
+      } else if (LettersCaseEquals(tag, kPolicy)) {
+        known = &seen_policy;
+      }
     }
     bool duplicate = false;
     if (known != nullptr) {
@@ -372,8 +494,8 @@ void ParseInto(absl::string_view value, RecordDecision* rec) {
       rec->policy_wildcard = LettersCaseEquals(val, "wildcard");
     }
     // Unknown tags: ignored (their uniqueness was checked above).
-    if (next == absl::string_view::npos) break;
-    rest = rest.substr(next + 1);
+    if (next >= size) break;
+    pos = next + 1;
   }
   if (!rec->accounturi.has_value()) fail(RecordReason::kMissingAccountUri);
 }
@@ -548,24 +670,34 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
   };
   // Default-initialized: no zeroing of the inline storage.
   std::unique_ptr<AccountBinding> b(new AccountBinding);
-  // Copy the context's strings into one buffer, reserved first so that the
+  // Copy the context's strings into one buffer, sized first so that the
   // views stay valid.
-  size_t total = ctx.identifier.fqdn.size() + ctx.account_url.size() + ctx.hash_prefix.size();
+  size_t total = kPersistLabel.size() + 1 + ctx.identifier.fqdn.size() + ctx.account_url.size() +
+                 ctx.hash_prefix.size();
   for (const std::string& s : ctx.issuers) total += s.size();
   for (const std::string& s : ctx.thumbprints) total += s.size();
   for (const std::string& s : ctx.hash_algs) total += s.size();
-  std::string& bytes = b->bytes_;
-  bytes.reserve(total);
-  auto keep = [&bytes](absl::string_view s) {
-    const size_t at = bytes.size();
-    bytes.append(s.data(), s.size());
-    return absl::string_view(bytes.data() + at, s.size());
+  b->bytes_.resize(total);
+  char* const bytes = b->bytes_.data();
+  size_t used = 0;
+  auto keep = [bytes, &used](absl::string_view s) {
+    if (!s.empty()) memcpy(bytes + used, s.data(), s.size());
+    const absl::string_view kept(bytes + used, s.size());
+    used += s.size();
+    return kept;
   };
+  // The owner name PersistOwnerName(fqdn) = `_validation-persist.<fqdn>`,
+  // the FQDN being its tail.
+  const absl::string_view label = keep(kPersistLabel);
+  keep(".");
   b->fqdn_ = keep(ctx.identifier.fqdn);
+  b->owner_ = absl::string_view(label.data(), label.size() + 1 + b->fqdn_.size());
   b->account_url_ = keep(ctx.account_url);
   b->hash_prefix_ = keep(ctx.hash_prefix);
-  for (const std::string& t : ctx.thumbprints) b->thumbprints_.push_back(keep(t));
-  for (const std::string& t : ctx.hash_algs) b->hash_alg_tokens_.push_back(keep(t));
+  b->thumbprints_.resize(ctx.thumbprints.size());
+  for (size_t i = 0; i < ctx.thumbprints.size(); ++i) b->thumbprints_[i] = keep(ctx.thumbprints[i]);
+  b->hash_alg_tokens_.resize(ctx.hash_algs.size());
+  for (size_t i = 0; i < ctx.hash_algs.size(); ++i) b->hash_alg_tokens_[i] = keep(ctx.hash_algs[i]);
   b->now_ = ctx.now;
   b->wildcard_ = ctx.identifier.wildcard;
   b->mode_ = ctx.mode;
@@ -575,16 +707,19 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
     return bad("issuers", absl::StrFormat("%d given; 1..%d issuer domain names are required",
                                           ctx.issuers.size(), kMaxIssuers));
   }
+  b->issuers_.resize(ctx.issuers.size());
   for (size_t i = 0; i < ctx.issuers.size(); ++i) {
     // NormalizeIssuer, in the buffer.
+    char* const p = bytes + used;
     const absl::string_view kept = keep(TrimSpTab(ctx.issuers[i]));
-    char* p = bytes.data() + (kept.data() - bytes.data());
-    for (size_t j = 0; j < kept.size(); ++j) p[j] = absl::ascii_tolower(p[j]);
+    for (size_t j = 0; j < kept.size(); ++j) {
+      p[j] = static_cast<char>(p[j] + (static_cast<unsigned char>(p[j] - 'A') < 26 ? 32 : 0));
+    }
     absl::string_view issuer = kept;
     if (!issuer.empty() && issuer.back() == '.') issuer.remove_suffix(1);
     absl::Status s = ValidateFqdn(issuer);
     if (!s.ok()) return bad(absl::StrCat("issuers[", i, "]"), s.message());
-    b->issuers_.push_back(issuer);
+    b->issuers_[i] = issuer;
   }
   absl::Status s = ValidateFqdn(b->fqdn_);
   if (!s.ok()) return bad("identifier", s.message());
@@ -592,7 +727,6 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
     return bad("account_url", absl::StrFormat("is %d octets; 1..%d are allowed",
                                               b->account_url_.size(), kMaxAccountUrlLength));
   }
-  b->owner_ = PersistOwnerName(b->fqdn_);
   switch (b->mode_) {
     case AccountUriMode::kLegacyRaw:
       return b;
@@ -609,10 +743,9 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
   }
   for (size_t i = 0; i < b->thumbprints_.size(); ++i) {
     // IsThumbprint (jwk.h): 43 canonical base64url characters, i.e. the
-    // encoding of 32 octets; checked with the decoder records use.
-    unsigned char decoded[32];
+    // encoding of 32 octets.
     const absl::string_view t = b->thumbprints_[i];
-    if (t.size() != kThumbprintLength || !DecodeHash(t, decoded)) {
+    if (t.size() != kThumbprintLength || !IsCanonicalBase64Url(t)) {
       return bad(absl::StrCat("thumbprints[", i, "]"),
                  absl::StrCat(Quote(t),
                               " is not an RFC 7638 SHA-256 thumbprint (43 base64url characters)"));
@@ -623,8 +756,12 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
   for (size_t i = 0; i < b->hash_alg_tokens_.size(); ++i) {
     absl::StatusOr<HashAlg> alg = ParseHashAlg(b->hash_alg_tokens_[i]);
     if (!alg.ok()) return bad(absl::StrCat("hash_algs[", i, "]"), alg.status().message());
-    if (std::find(b->algs_.begin(), b->algs_.end(), *alg) == b->algs_.end()) {
-      b->algs_.push_back(*alg);
+    bool seen = false;
+    for (const Accepted& a : b->algs_) seen |= a.alg == *alg;
+    if (!seen) {
+      b->algs_.push_back(Accepted{HashAlgToken(*alg), *alg,
+                                  static_cast<uint8_t>(HashAlgDigestLength(*alg)),
+                                  static_cast<uint8_t>(HashAlgEncodedLength(*alg))});
     }
   }
   EVP_MD_CTX* md_ctx = ThreadMdCtx();
@@ -633,7 +770,7 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
   // Only the digests are kept; the prefix and "<alg>/" are checked
   // separately when a record is read.
   size_t digest_bytes = 0;
-  for (HashAlg alg : b->algs_) digest_bytes += HashAlgDigestLength(alg);
+  for (const Accepted& a : b->algs_) digest_bytes += a.digest_length;
   b->expected_.reserve(b->thumbprints_.size() * 2 * b->algs_.size());
   b->digests_.resize(b->thumbprints_.size() * 2 * digest_bytes);
   HashInput inputs[2] = {HashInput(b->fqdn_, b->account_url_),
@@ -644,27 +781,31 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
       HashInput& in = inputs[domain_independent ? 1 : 0];
       in.SetKey(b->thumbprints_[k]);
       const absl::string_view input = in.bytes();
-      for (HashAlg alg : b->algs_) {
+      for (const Accepted& accepted : b->algs_) {
+        const HashAlg alg = accepted.alg;
         const EVP_MD* md = Sha2Md(alg);
         unsigned int len = 0;
         if (md == nullptr || EVP_DigestInit_ex(md_ctx, md, nullptr) != 1 ||
             EVP_DigestUpdate(md_ctx, input.data(), input.size()) != 1 ||
             EVP_DigestFinal_ex(md_ctx, b->digests_.data() + at, &len) != 1 ||
-            len != HashAlgDigestLength(alg)) {
+            len != accepted.digest_length) {
           ERR_clear_error();
           return absl::InternalError(absl::StrCat("OpenSSL cannot compute ", HashAlgToken(alg)));
         }
-        b->expected_.push_back(Expected{static_cast<int>(k), domain_independent, alg, at});
+        b->expected_.emplace_back(static_cast<int>(k), domain_independent, alg, at, 0);
         at += len;
       }
     }
   }
+  // Read back once OpenSSL's stores are done (no store-to-load stall).
+  for (Expected& e : b->expected_) e.prefix = BigEndian64(b->digests_.data() + e.digest_offset);
   return b;
 }
 
 const VerdictContext& AccountBinding::context() const {
   absl::call_once(context_once_, [this] {
-    VerdictContext& c = context_;
+    context_ = std::make_unique<VerdictContext>();
+    VerdictContext& c = *context_;
     for (absl::string_view s : issuers_) c.issuers.emplace_back(s);
     c.now = now_;
     c.identifier.fqdn = std::string(fqdn_);
@@ -676,7 +817,7 @@ const VerdictContext& AccountBinding::context() const {
     for (absl::string_view s : hash_alg_tokens_) c.hash_algs.emplace_back(s);
     c.deactivated = deactivated_;
   });
-  return context_;
+  return *context_;
 }
 
 KeyMatchView AccountBinding::MakeKeyMatch(const Expected& e) const {
@@ -719,33 +860,42 @@ void AccountBinding::CheckAccountUri(absl::string_view uri, RecordDecision* r) c
     return;
   }
   const absl::string_view rest = uri.substr(prefix.size());
-  const size_t slash = Find(rest, '/');
-  if (slash == absl::string_view::npos) {
-    r->reason = RecordReason::kNoAlgorithm;
-    return;
+  // The common case first: an accepted "<alg>/" (a token holds no '/', so
+  // that '/' is the first one and the token is that algorithm's).
+  const Accepted* accepted = nullptr;
+  for (const Accepted& a : algs_) {
+    if (rest.size() > a.token.size() && rest[a.token.size()] == '/' &&
+        BytesEqual(rest.data(), a.token.data(), a.token.size())) {
+      accepted = &a;
+      break;
+    }
   }
-  const absl::string_view token = rest.substr(0, slash);
-  const absl::string_view hash = rest.substr(slash + 1);
-  // ParseHashAlg's rule (exact lowercase tokens) without building its error.
-  std::optional<HashAlg> alg;
-  for (HashAlg a : {HashAlg::kSha256, HashAlg::kSha384, HashAlg::kSha512}) {
-    if (BytesEqual(token, HashAlgToken(a))) alg = a;
-  }
-  if (!alg.has_value()) {
-    r->reason = RecordReason::kUnknownAlgorithm;
-    r->text = token;
-    return;
-  }
-  r->alg = *alg;
-  if (std::find(algs_.begin(), algs_.end(), *alg) == algs_.end()) {
+  if (accepted == nullptr) {
+    // Name the rule broken: no '/', a token that is not an algorithm
+    // (ParseHashAlg: exact lowercase tokens), or one not accepted here.
+    const size_t slash = Find(rest, '/');
+    if (slash == absl::string_view::npos) {
+      r->reason = RecordReason::kNoAlgorithm;
+      return;
+    }
+    const absl::string_view token = rest.substr(0, slash);
+    absl::StatusOr<HashAlg> alg = ParseHashAlg(token);
+    if (!alg.ok()) {
+      r->reason = RecordReason::kUnknownAlgorithm;
+      r->text = token;
+      return;
+    }
+    r->alg = *alg;
     r->reason = RecordReason::kAlgorithmNotAccepted;
     return;
   }
-  const size_t want = HashAlgEncodedLength(*alg);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  if (hash.size() != want || !DecodeHash(hash, digest)) {
-    // The slow path: name the first rule broken, in the order every
-    // character is base64url (no padding), then the length, then canonical.
+  const HashAlg alg = accepted->alg;
+  r->alg = alg;
+  const absl::string_view hash = rest.substr(accepted->token.size() + 1);
+  const size_t want = accepted->encoded_length;
+  if (hash.size() != want || !IsCanonicalBase64Url(hash)) {
+    // Name the first rule broken, in this order: every character is
+    // base64url (no padding), the length, canonical.
     for (size_t i = 0; i < hash.size(); ++i) {
       if (kBase64UrlValue[static_cast<unsigned char>(hash[i])] < 0) {
         r->reason = RecordReason::kBadHashCharacter;
@@ -766,14 +916,22 @@ void AccountBinding::CheckAccountUri(absl::string_view uri, RecordDecision* r) c
   }
   // A plain comparison: the value is not a secret (it is published in DNS,
   // and anyone who knows the account URL and key thumbprint can compute
-  // it), so a constant-time compare would protect nothing here. Digests
-  // are 32, 48 or 64 octets: compared a word at a time, most fail at once.
-  const size_t n = HashAlgDigestLength(*alg);
+  // it), so a constant-time compare would protect nothing here. The first
+  // 8 octets rule out the other values at once; a candidate is then decoded
+  // and compared whole (32, 48 or 64 octets, a word at a time).
+  const uint64_t first = Prefix64(hash);
+  const size_t n = accepted->digest_length;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  bool decoded = false;
   for (size_t i = 0; i < expected_.size(); ++i) {
     const Expected& e = expected_[i];
-    if (e.hash_alg != *alg) continue;
+    if (e.prefix != first || e.hash_alg != alg) continue;
     const unsigned char* want_digest = digests_.data() + e.digest_offset;
-    size_t w = 0;
+    if (!decoded) {
+      if (!DecodeHash(hash, digest)) break;  // cannot happen: checked above
+      decoded = true;
+    }
+    size_t w = 8;
     while (w < n && Load64(want_digest + w) == Load64(digest + w)) w += 8;
     if (w >= n) {
       r->key = static_cast<int>(i);
@@ -950,7 +1108,7 @@ void AccountBinding::AppendAccountUriProblem(const RecordDecision& r, std::strin
       return;
     case RecordReason::kAlgorithmNotAccepted: {
       std::vector<absl::string_view> accepted;
-      for (HashAlg a : algs_) accepted.push_back(HashAlgToken(a));
+      for (const Accepted& a : algs_) accepted.push_back(a.token);
       absl::StrAppend(out, "accounturi: hash algorithm ", HashAlgToken(r.alg),
                       " is not accepted here (accepted: ", absl::StrJoin(accepted, ", "),
                       "; SPEC.md 3)");

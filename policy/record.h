@@ -258,6 +258,10 @@ struct RecordDecision {
   static constexpr uint8_t kExpired = 2;             // SPEC.md 2: now > persistUntil
   static constexpr uint8_t kNoWildcardPolicy = 4;    // SPEC.md 2: wildcard identifier
 
+  // Provided (not defaulted) so that value-initialization in a container
+  // sets the members below without zero-filling the whole struct first.
+  RecordDecision() {}
+
   // Position in the RRset (0-based).
   int index = 0;
   RecordVerdict verdict = RecordVerdict::kIgnored;
@@ -353,8 +357,8 @@ class AccountBinding {
   // The accepted accounturi values, current key first (empty in raw mode).
   // Built from the precomputed hashes on each call (for audit and tests).
   std::vector<ExpectedAccountUri> expected() const;
-  // The record owner name, `_validation-persist.<fqdn>`.
-  const std::string& owner() const { return owner_; }
+  // The record owner name, `_validation-persist.<fqdn>` (PersistOwnerName).
+  absl::string_view owner() const { return owner_; }
 
  private:
   AccountBinding() = default;
@@ -364,19 +368,29 @@ class AccountBinding {
   void AppendUnauthorized(const RecordDecision& r, std::string* out) const;
   void AppendAccountUriProblem(const RecordDecision& r, std::string* out) const;
 
-  // One accepted value: its key, and where its digest starts in digests_
-  // (HashAlgDigestLength(hash_alg) octets).
+  // One accepted value: its key, where its digest starts in digests_
+  // (HashAlgDigestLength(hash_alg) octets), and its first 8 octets as a
+  // big-endian number (a record's hash is compared with it first).
   struct Expected {
-    int key_index;
+    Expected(int key_index, bool domain_independent, HashAlg hash_alg, size_t digest_offset,
+             uint64_t prefix)
+        : prefix(prefix),
+          digest_offset(static_cast<uint32_t>(digest_offset)),
+          key_index(static_cast<uint16_t>(key_index)),
+          domain_independent(domain_independent),
+          hash_alg(hash_alg) {}
+    uint64_t prefix;
+    uint32_t digest_offset;  // < kMaxThumbprints * 2 * (32 + 48 + 64)
+    uint16_t key_index;      // < kMaxThumbprints
     bool domain_independent;
     HashAlg hash_alg;
-    size_t digest_offset;
   };
   KeyMatchView MakeKeyMatch(const Expected& e) const;
 
-  // The context's strings, copied into bytes_ with ONE allocation (issuers
-  // normalized) and viewed from there; bytes_ never grows after Create.
-  std::string bytes_;
+  // The context's strings, copied into bytes_ (issuers normalized) and
+  // viewed from there; sized once in Create, never resized after. Inline up
+  // to 256 octets (a typical context), one allocation beyond.
+  absl::InlinedVector<char, 256> bytes_;
   absl::InlinedVector<absl::string_view, 2> issuers_;
   absl::InlinedVector<absl::string_view, 3> thumbprints_;
   absl::InlinedVector<absl::string_view, 1> hash_alg_tokens_;
@@ -388,16 +402,24 @@ class AccountBinding {
   AccountUriMode mode_ = AccountUriMode::kHashed;
   bool deactivated_ = false;
 
-  // Hashed mode: the accepted algorithms (each once) and the values.
-  absl::InlinedVector<HashAlg, 3> algs_;
+  // Hashed mode: the accepted algorithms (each once, in configured order)
+  // with their token and sizes, and the values.
+  struct Accepted {
+    absl::string_view token;  // HashAlgToken
+    HashAlg alg;
+    uint8_t digest_length;   // HashAlgDigestLength (32, 48, 64)
+    uint8_t encoded_length;  // HashAlgEncodedLength (43, 64, 86)
+  };
+  absl::InlinedVector<Accepted, 3> algs_;
   absl::InlinedVector<Expected, 6> expected_;
   // The raw digests of the expected values, back to back.
   absl::InlinedVector<unsigned char, 6 * 32> digests_;
-  std::string owner_;
+  absl::string_view owner_;  // in bytes_
 
-  // context(), built from the views on first use.
+  // context(), built from the views on first use (kept off the binding's
+  // own allocation, which stays small enough for the allocator's fast path).
   mutable absl::once_flag context_once_;
-  mutable VerdictContext context_;
+  mutable std::unique_ptr<VerdictContext> context_;
 };
 
 // EvaluateRrset is AccountBinding::Create(context) + Evaluate(rrset).

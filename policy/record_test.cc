@@ -546,6 +546,7 @@ TEST(AccountBinding, PrecomputesKeysTimesDomainsTimesAlgs) {
   EXPECT_TRUE(e[2].key.domain_independent);
   EXPECT_EQ(e[4].key.thumbprint, kRetained);
   EXPECT_EQ((*b)->owner(), "_validation-persist.example.com");
+  EXPECT_EQ((*b)->owner(), PersistOwnerName("example.com"));
   // The binding can be reused for many RRsets.
   EXPECT_EQ((*b)->Evaluate({{Rec(kHashFqdn)}}).outcome, Outcome::kValid);
   EXPECT_EQ((*b)->Evaluate({{Rec(kA)}}).outcome, Outcome::kMalformed);
