@@ -1,6 +1,8 @@
 #include "policy/proto_convert.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "policy/account_hash.h"
@@ -60,6 +62,35 @@ v1::RecordResult RecordResultToProto(const RecordResult& record) {
   // A parsed accounturi is printable ASCII (RFC 8659 value syntax), so it is
   // valid UTF-8 for the proto string field.
   if (record.accounturi.has_value()) r.set_accounturi(*record.accounturi);
+  if (record.persist_until.has_value()) r.set_persist_until(*record.persist_until);
+  r.set_policy_wildcard(record.policy_wildcard);
+  return r;
+}
+
+v1::KeyMatch KeyMatchViewToProto(const KeyMatchView& key) {
+  v1::KeyMatch k;
+  k.set_thumbprint(key.thumbprint.data(), key.thumbprint.size());
+  k.set_key_index(key.key_index);
+  k.set_domain_independent(key.domain_independent);
+  k.set_hash_alg(std::string(HashAlgToken(key.hash_alg)));
+  return k;
+}
+
+v1::RecordResult RecordDecisionToProto(const AccountBinding& binding,
+                                       const RecordDecision& record) {
+  // Field for field what RecordResultToProto(binding.ExplainRecord(record))
+  // sets, without the intermediate copies.
+  v1::RecordResult r;
+  r.set_index(record.index);
+  r.set_value(record.value.data(), record.value.size());
+  r.set_value_text(EscapeTxtBytes(record.value));
+  r.set_verdict(RecordVerdictToProto(record.verdict));
+  r.set_reason(binding.Reason(record));
+  // A parsed accounturi is printable ASCII (RFC 8659 value syntax), so it is
+  // valid UTF-8 for the proto string field.
+  if (record.accounturi.has_value()) {
+    r.set_accounturi(record.accounturi->data(), record.accounturi->size());
+  }
   if (record.persist_until.has_value()) r.set_persist_until(*record.persist_until);
   r.set_policy_wildcard(record.policy_wildcard);
   return r;
@@ -201,6 +232,44 @@ void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evi
   evidence->clear_records();
   for (const RecordResult& r : verdict.records) {
     *evidence->add_records() = RecordResultToProto(r);
+  }
+}
+
+void DecisionToEvidence(const AccountBinding& binding, const RrsetDecision& decision,
+                        v1::PerspectiveEvidence* evidence) {
+  evidence->set_outcome(OutcomeToProto(decision.outcome));
+  if (std::optional<Problem> problem = binding.ExplainProblem(decision); problem.has_value()) {
+    *evidence->mutable_problem() = ProblemToProto(*problem);
+  } else {
+    evidence->clear_problem();
+  }
+  evidence->set_matched_accounturi(decision.matched_accounturi.data(),
+                                   decision.matched_accounturi.size());
+  evidence->clear_records();
+  for (const RecordDecision& r : decision.records) {
+    *evidence->add_records() = RecordDecisionToProto(binding, r);
+  }
+}
+
+void DecisionToResult(const AccountBinding& binding, const RrsetDecision& decision,
+                      v1::ValidationResult* result) {
+  result->set_outcome(OutcomeToProto(decision.outcome));
+  if (std::optional<Problem> problem = binding.ExplainProblem(decision); problem.has_value()) {
+    *result->mutable_problem() = ProblemToProto(*problem);
+  } else {
+    result->clear_problem();
+  }
+  result->clear_matched_record();
+  result->clear_matched_key();
+  result->clear_valid_until();
+  if (decision.outcome == Outcome::kValid && decision.matched_index >= 0 &&
+      static_cast<size_t>(decision.matched_index) < decision.records.size()) {
+    *result->mutable_matched_record() =
+        RecordDecisionToProto(binding, decision.records[decision.matched_index]);
+    if (decision.matched_key.has_value()) {
+      *result->mutable_matched_key() = KeyMatchViewToProto(*decision.matched_key);
+    }
+    *result->mutable_valid_until() = TimeToProto(decision.valid_until);
   }
 }
 

@@ -40,6 +40,23 @@ void VerdictToEvidence(const RrsetVerdict& verdict, v1::PerspectiveEvidence* evi
 // valid_until of a ValidationResult from the primary's verdict.
 void VerdictToResult(const RrsetVerdict& verdict, v1::ValidationResult* result);
 
+// The same from a decision (AccountBinding::Decide), its texts rendered by
+// `binding` straight into the messages: the messages are equal to those
+// built from binding.Explain(decision). `decision` must come from
+// binding.Decide, and its RRset must still be alive.
+//
+// RecordDecisionToProto is RecordResultToProto(binding.ExplainRecord(record)).
+v1::RecordResult RecordDecisionToProto(const AccountBinding& binding,
+                                       const RecordDecision& record);
+// DecisionToEvidence is VerdictToEvidence(binding.Explain(decision), ...).
+void DecisionToEvidence(const AccountBinding& binding, const RrsetDecision& decision,
+                        v1::PerspectiveEvidence* evidence);
+// DecisionToResult is VerdictToResult(binding.Explain(decision), ...).
+void DecisionToResult(const AccountBinding& binding, const RrsetDecision& decision,
+                      v1::ValidationResult* result);
+// KeyMatchViewToProto is KeyMatchToProto(key.ToKeyMatch()).
+v1::KeyMatch KeyMatchViewToProto(const KeyMatchView& key);
+
 // RirToProto / RirFromProto; RIR_UNSPECIFIED (or an unknown value) is
 // INVALID_ARGUMENT: a perspective without a known RIR never counts.
 v1::Rir RirToProto(Rir rir);
