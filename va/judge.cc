@@ -97,29 +97,35 @@ Judgement Judge(const v1::Observation& observation, const policy::AccountBinding
                                                           " looking up ", lookup.qname(), " TXT"));
   }
   // 5. The RRset (SPEC.md 2-4).
+  // The decision first; the evidence texts are rendered from it (they refer
+  // to `rrset`, alive until the end of this function).
   const std::vector<policy::TxtRr> rrset = policy::RrsetFromProto(observation.txt());
-  const policy::RrsetVerdict verdict = binding.Evaluate(rrset);
+  const policy::RrsetDecision decision = binding.Decide(rrset);
   Judgement j;
   j.dnssec = lookup.dnssec_state();
-  j.outcome = policy::OutcomeToProto(verdict.outcome);
-  j.records.reserve(verdict.records.size());
-  for (const policy::RecordResult& r : verdict.records) j.records.push_back(policy::RecordResultToProto(r));
-  if (verdict.outcome != policy::Outcome::kValid) {
-    std::string detail = verdict.problem ? verdict.problem->detail : "no passing record";
+  j.outcome = policy::OutcomeToProto(decision.outcome);
+  j.records.reserve(decision.records.size());
+  for (const policy::RecordDecision& r : decision.records) {
+    j.records.push_back(policy::RecordDecisionToProto(binding, r));
+  }
+  if (decision.outcome != policy::Outcome::kValid) {
+    std::string detail;
     if (rrset.empty()) {
       // SPEC.md 4: no TXT RRset (NODATA or NXDOMAIN) => unauthorized.
       detail = absl::StrCat("no TXT record at ", lookup.qname(), " (",
                             lookup.rcode() == kRcodeNxDomain ? "NXDOMAIN" : "NODATA", ")");
+    } else {
+      const std::optional<policy::Problem> problem = binding.ExplainProblem(decision);
+      detail = problem ? problem->detail : "no passing record";
     }
-    j.problem = MakeProblem(verdict.problem ? verdict.problem->type
-                                            : policy::ProblemType::kUnauthorized,
+    j.problem = MakeProblem(decision.problem_type.value_or(policy::ProblemType::kUnauthorized),
                             std::move(detail));
     return j;
   }
-  j.matched_index = verdict.matched_index;
-  j.matched_accounturi = verdict.matched_accounturi;
-  if (verdict.matched_key) j.matched_key = policy::KeyMatchToProto(*verdict.matched_key);
-  j.valid_until = verdict.valid_until;
+  j.matched_index = decision.matched_index;
+  j.matched_accounturi = std::string(decision.matched_accounturi);
+  if (decision.matched_key) j.matched_key = policy::KeyMatchViewToProto(*decision.matched_key);
+  j.valid_until = decision.valid_until;
   // 6. CAA (SPEC.md 7).
   if (caa != nullptr) {
     // Filled in by JudgeCaa below once the policy CAA evaluation is wired.
