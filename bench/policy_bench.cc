@@ -14,6 +14,8 @@
 //                       3 keys x {FQDN, "*"}) + Decide(4 records), giving the
 //                       outcome, problem type, matched record, matched
 //                       accounturi and matched key. No text is rendered.
+//  - BM_CreateOnly:     AccountBinding::Create alone (validation, the 6
+//                       hashes, the binding's allocation).
 //  - BM_DecideOnly:     Decide with a prebuilt binding - what each extra
 //                       perspective's observation costs to decide.
 //  - BM_Explain:        rendering the texts of a decision (Explain: every
@@ -106,6 +108,15 @@ void BM_Verdict(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Verdict);
+
+void BM_CreateOnly(benchmark::State& state) {
+  const VerdictContext ctx = Context();
+  for (auto _ : state) {
+    std::unique_ptr<AccountBinding> b = *AccountBinding::Create(ctx);
+    benchmark::DoNotOptimize(b.get());
+  }
+}
+BENCHMARK(BM_CreateOnly);
 
 void BM_DecideOnly(benchmark::State& state) {
   const std::unique_ptr<AccountBinding> b = *AccountBinding::Create(Context());
