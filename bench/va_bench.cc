@@ -89,6 +89,9 @@ ABSL_FLAG(std::string, audit_fsync, "every_record",
           "The VA's audit fsync policy: every_record (the default), interval or never.");
 ABSL_FLAG(int, blackhole_remote, 2, "0-based index of the remote black-holed in va_blackhole.");
 ABSL_FLAG(int, echo_region, 0, "Region namespace (0-based) the echo server runs in.");
+ABSL_FLAG(std::string, va_binary, "",
+          "Another build's vantage-va to measure instead of this build's (before/after "
+          "comparisons); empty: this build's.");
 ABSL_FLAG(std::string, serve_echo, "", "Internal: run as the echo server on this address.");
 ABSL_FLAG(std::string, pki_dir, "", "Internal: the test PKI of the echo server.");
 
@@ -322,6 +325,10 @@ int Main(int argc, char** argv) {
   options.leaf_record = tests::VaCluster::RecordFor(*account, "*");
   options.audit_fsync = fsync;
   options.perspective_deadline = absl::ZeroDuration();  // the VA's default
+  options.va_binary = absl::GetFlag(FLAGS_va_binary);
+  if (!options.va_binary.empty()) {
+    std::printf("va_bench: measuring the vantage-va at %s\n", options.va_binary.c_str());
+  }
   absl::StatusOr<std::unique_ptr<tests::VaCluster>> started = tests::VaCluster::Start(options);
   if (!started.ok()) Die(started.status(), "cluster");
   tests::VaCluster& cluster = **started;

@@ -84,7 +84,8 @@ absl::StatusOr<TestAccount> MakeTestAccount(absl::string_view url) {
 }
 
 absl::StatusOr<std::unique_ptr<VaProcess>> VaProcess::Start(const Options& options) {
-  absl::StatusOr<std::string> binary = VaBinary();
+  absl::StatusOr<std::string> binary =
+      options.binary.empty() ? VaBinary() : absl::StatusOr<std::string>(options.binary);
   if (!binary.ok()) return binary.status();
   auto p = std::unique_ptr<VaProcess>(new VaProcess());
   const std::string config_path =
@@ -234,6 +235,7 @@ absl::Status VaCluster::StartVa(const v1::VaConfig& config) {
   VaProcess::Options options;
   options.config = config;
   options.config_path = dir_ + "/va.textproto";
+  options.binary = options_.va_binary;
   absl::StatusOr<std::unique_ptr<VaProcess>> va = VaProcess::Start(options);
   if (!va.ok()) return va.status();
   va_ = *std::move(va);

@@ -62,6 +62,9 @@ class VaProcess {
     std::vector<std::string> extra_args;
     std::string config_path;  // default: a fresh file in TestTempDir()
     absl::Duration start_timeout = absl::Seconds(30);
+    // The vantage-va binary; empty: this build's (VaBinary()). Benchmarks
+    // compare another build's binary with it.
+    std::string binary;
   };
   static absl::StatusOr<std::unique_ptr<VaProcess>> Start(const Options& options);
   const std::string& address() const { return address_; }
@@ -97,6 +100,8 @@ class VaCluster {
     v1::AuditConfig::Fsync audit_fsync = v1::AuditConfig::FSYNC_EVERY_RECORD;
     // Start the VA at once (false: call StartVa yourself).
     bool start_va = true;
+    // VaProcess::Options::binary (empty: this build's vantage-va).
+    std::string va_binary;
   };
 
   static absl::StatusOr<std::unique_ptr<VaCluster>> Start(const Options& options);
