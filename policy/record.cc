@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -311,6 +310,7 @@ std::string KeyName(int index) {
 }
 
 }  // namespace
+
 absl::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
     case Outcome::kValid:
