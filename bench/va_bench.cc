@@ -70,6 +70,7 @@
 #include "tests/bench/proc_stats.h"
 #include "tests/bench/raw_lookups.h"
 #include "tests/harness/netns.h"
+#include "tests/harness/subprocess.h"
 #include "tests/perspective/perspective_process.h"
 #include "tests/va/va_cluster.h"
 
@@ -89,6 +90,9 @@ ABSL_FLAG(std::string, audit_fsync, "every_record",
           "The VA's audit fsync policy: every_record (the default), interval or never.");
 ABSL_FLAG(int, blackhole_remote, 2, "0-based index of the remote black-holed in va_blackhole.");
 ABSL_FLAG(int, echo_region, 0, "Region namespace (0-based) the echo server runs in.");
+ABSL_FLAG(bool, keep_cluster_dir, false,
+          "Keep the cluster's directory (audit log, fixture) after a valid run; it is always "
+          "kept after a run with non-VALID answers.");
 ABSL_FLAG(std::string, va_binary, "",
           "Another build's vantage-va to measure instead of this build's (before/after "
           "comparisons); empty: this build's.");
@@ -332,6 +336,18 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<tests::VaCluster>> started = tests::VaCluster::Start(options);
   if (!started.ok()) Die(started.status(), "cluster");
   tests::VaCluster& cluster = **started;
+  // The cluster's directory holds the audit log (~19 KB per validation: GBs
+  // after a full run) and the fixture: removed after a valid run.
+  auto finish = [&started](int code) {
+    const std::string dir = (*started)->dir();
+    started->reset();
+    if (code == 0 && !absl::GetFlag(FLAGS_keep_cluster_dir)) {
+      harness::RunCommand({"rm", "-rf", dir}, absl::Seconds(120)).IgnoreError();
+    } else {
+      std::printf("cluster directory kept: %s\n", dir.c_str());
+    }
+    return code;
+  };
   if (absl::Status s = cluster.StoreAccount(*account); !s.ok()) Die(s, "account store");
   const std::string& url = account->url;
 
@@ -473,7 +489,7 @@ int Main(int argc, char** argv) {
   for (int w = 0; w < kWorkloads; ++w) all_wanted = all_wanted && want(w);
   if (!all_wanted) {
     std::printf("load average at end: %s\n", LoadAverage().c_str());
-    return invalid_runs == 0 ? 0 : 1;
+    return finish(invalid_runs == 0 ? 0 : 1);
   }
 
   // ---- throughput vs the floors ----
@@ -567,7 +583,7 @@ int Main(int argc, char** argv) {
   std::printf("runs with non-VALID answers: %d%s\n", invalid_runs,
               invalid_runs > 0 ? " (INVALID: see the rows above)" : "");
   std::printf("load average at end: %s\n", LoadAverage().c_str());
-  return invalid_runs == 0 ? 0 : 1;
+  return finish(invalid_runs == 0 ? 0 : 1);
 }
 
 }  // namespace
