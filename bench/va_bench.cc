@@ -8,7 +8,8 @@
 //   bazel run --config=opt //bench:va_bench -- [--seconds=3] [--warmup=0.5]
 //       [--concurrency=1,16,64] [--repeats=3] [--leaf_names=120000]
 //       [--audit_fsync=every_record|interval|never] [--blackhole_remote=2]
-// (one command line)
+//       [--va_binary=PATH (another build's vantage-va, for before/after)]
+// (one command line; ~5 minutes with the defaults)
 //
 // Measurements, each a closed loop at concurrency C (C calls in flight, each
 // answer immediately replaced by a new call; tests/bench/closed_loop.h):
