@@ -39,6 +39,16 @@ std::string OutcomeLabel(v1::Outcome outcome) {
   }
 }
 
+std::string DnssecLabel(v1::DnssecState state) {
+  switch (state) {
+    case v1::DNSSEC_STATE_SECURE: return "secure";
+    case v1::DNSSEC_STATE_INSECURE: return "insecure";
+    case v1::DNSSEC_STATE_BOGUS: return "bogus";
+    case v1::DNSSEC_STATE_INDETERMINATE: return "indeterminate";
+    default: return "unspecified";
+  }
+}
+
 std::string AnswerLabel(v1::PerspectiveAnswer answer) {
   std::string name = v1::PerspectiveAnswer_Name(answer);
   constexpr absl::string_view kPrefix = "PERSPECTIVE_ANSWER_";
@@ -67,6 +77,12 @@ VaMetrics::VaMetrics(prometheus::Registry& registry,
                                       .Name("vantage_va_perspective_duration_seconds")
                                       .Help("Time from asking a perspective to its answer.")
                                       .Register(registry)),
+      perspective_dnssec_family_(
+          prometheus::BuildCounter()
+              .Name("vantage_va_perspective_dnssec_total")
+              .Help("DNSSEC state of the TXT answer of every answered perspective observation, "
+                    "primary included (SPEC.md 5).")
+              .Register(registry)),
       store_errors_family_(prometheus::BuildCounter()
                                .Name("vantage_va_account_store_errors_total")
                                .Help("Account store lookups that failed, by status code.")
@@ -89,6 +105,13 @@ VaMetrics::VaMetrics(prometheus::Registry& registry,
                                 "(BR 3.2.2.9).")
                           .Register(registry)
                           .Add({});
+  corroborations_ = &prometheus::BuildHistogram()
+                         .Name("vantage_va_quorum_corroborations")
+                         .Help("Remote perspectives that corroborated a validation the primary "
+                               "passed, counted once every perspective answered (BR 3.2.2.9).")
+                         .Register(registry)
+                         .Add({}, prometheus::Histogram::BucketBoundaries{0, 1, 2, 3, 4, 5, 6, 7,
+                                                                          8, 9, 10});
   store_latency_ = &prometheus::BuildHistogram()
                         .Name("vantage_va_account_store_duration_seconds")
                         .Help("Account store lookup latency.")
@@ -109,6 +132,11 @@ VaMetrics::VaMetrics(prometheus::Registry& registry,
       p.outcomes[o] =
           &perspective_outcomes_family_.Add({{"perspective", id}, {"outcome", OutcomeLabel(o)}});
     }
+    for (v1::DnssecState d : {v1::DNSSEC_STATE_SECURE, v1::DNSSEC_STATE_INSECURE,
+                              v1::DNSSEC_STATE_BOGUS, v1::DNSSEC_STATE_INDETERMINATE}) {
+      p.dnssec[d] =
+          &perspective_dnssec_family_.Add({{"perspective", id}, {"dnssec", DnssecLabel(d)}});
+    }
     p.latency = &perspective_latency_family_.Add({{"perspective", id}}, LatencyBuckets());
     perspectives_.push_back(std::move(p));
   }
@@ -121,12 +149,13 @@ void VaMetrics::Validation(v1::Outcome outcome, absl::Duration latency) {
 }
 
 void VaMetrics::Perspective(int index, v1::PerspectiveAnswer answer, v1::Outcome outcome,
-                            absl::Duration latency) {
+                            v1::DnssecState dnssec, absl::Duration latency) {
   if (index < 0 || index >= static_cast<int>(perspectives_.size())) return;
   PerPerspective& p = perspectives_[index];
   if (auto it = p.answers.find(answer); it != p.answers.end()) it->second->Increment();
   if (answer == v1::PERSPECTIVE_ANSWER_ANSWERED) {
     if (auto it = p.outcomes.find(outcome); it != p.outcomes.end()) it->second->Increment();
+    if (auto it = p.dnssec.find(dnssec); it != p.dnssec.end()) it->second->Increment();
   }
   p.latency->Observe(absl::ToDoubleSeconds(latency));
 }

@@ -27,8 +27,13 @@ class VaMetrics {
   VaMetrics(prometheus::Registry& registry, const std::vector<std::string>& perspective_ids);
 
   void Validation(v1::Outcome outcome, absl::Duration latency);
+  // Perspective counts one attempt; `outcome` and `dnssec` count only when
+  // it answered.
   void Perspective(int index, v1::PerspectiveAnswer answer, v1::Outcome outcome,
-                   absl::Duration latency);
+                   v1::DnssecState dnssec, absl::Duration latency);
+  // Corroborations observes how many remotes corroborated (final state, all
+  // answers in) a validation the primary passed.
+  void Corroborations(int count) { corroborations_->Observe(count); }
   void QuorumFailure() { quorum_failures_->Increment(); }
   void StoreLookup(absl::Duration latency, const absl::Status& status);
   void Rejected(absl::string_view reason);
@@ -38,17 +43,20 @@ class VaMetrics {
   struct PerPerspective {
     absl::flat_hash_map<int, prometheus::Counter*> answers;   // PerspectiveAnswer
     absl::flat_hash_map<int, prometheus::Counter*> outcomes;  // Outcome
+    absl::flat_hash_map<int, prometheus::Counter*> dnssec;    // DnssecState
     prometheus::Histogram* latency;
   };
   prometheus::Family<prometheus::Counter>& validations_family_;
   prometheus::Family<prometheus::Counter>& perspective_answers_family_;
   prometheus::Family<prometheus::Counter>& perspective_outcomes_family_;
   prometheus::Family<prometheus::Histogram>& perspective_latency_family_;
+  prometheus::Family<prometheus::Counter>& perspective_dnssec_family_;
   prometheus::Family<prometheus::Counter>& store_errors_family_;
   prometheus::Family<prometheus::Counter>& rejected_family_;
   absl::flat_hash_map<int, prometheus::Counter*> validations_;  // by Outcome
   prometheus::Histogram* validation_latency_;
   prometheus::Counter* quorum_failures_;
+  prometheus::Histogram* corroborations_;
   prometheus::Histogram* store_latency_;
   prometheus::Gauge* in_flight_;
   std::vector<PerPerspective> perspectives_;
@@ -57,6 +65,8 @@ class VaMetrics {
 // OutcomeLabel: "valid", "malformed", "unauthorized", "dns", "caa",
 // "corroboration_failed", "server_internal".
 std::string OutcomeLabel(v1::Outcome outcome);
+// DnssecLabel: "secure", "insecure", "bogus", "indeterminate".
+std::string DnssecLabel(v1::DnssecState state);
 // AnswerLabel: "answered", "deadline_exceeded", ...
 std::string AnswerLabel(v1::PerspectiveAnswer answer);
 

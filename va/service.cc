@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server_util.h"
 
 namespace vantage::va {
 
@@ -31,6 +33,10 @@ grpc::ServerUnaryReactor* VaService::ValidatePersist(grpc::CallbackServerContext
   if (absl::Status s = authorizer_.Authorize(auth.get()); !s.ok()) {
     va_->Rejected(s.code() == absl::StatusCode::kPermissionDenied ? "permission_denied"
                                                                    : "unauthenticated");
+    // Who knocked matters to an operator (DESIGN.md "Security"); the request
+    // itself is not logged: it was never accepted.
+    common::LogLine(absl::StrCat("refused ValidatePersist from ", context->peer(), ": ",
+                                 s.ToString()));
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }

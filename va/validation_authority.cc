@@ -258,6 +258,8 @@ void ValidationAuthority::Validation::OnAnswer(int index,
   v1::AuditRecord audit;
   v1::PerspectiveAnswer answer_kind;
   v1::Outcome outcome = v1::OUTCOME_UNSPECIFIED;
+  v1::DnssecState dnssec = v1::DNSSEC_STATE_UNSPECIFIED;
+  int final_corroborations = -1;  // set when the last answer arrives and the primary passed
   absl::Duration latency;
   {
     absl::MutexLock lock(&mu_);
@@ -290,6 +292,7 @@ void ValidationAuthority::Validation::OnAnswer(int index,
     }
     answer_kind = ev.answer();
     outcome = ev.outcome();
+    if (answer_kind == v1::PERSPECTIVE_ANSWER_ANSWERED) dnssec = slot.judgement.dnssec;
     --pending_;
     if (!answered_ && TryDecideLocked(&result)) {
       answered_ = true;
@@ -299,10 +302,17 @@ void ValidationAuthority::Validation::OnAnswer(int index,
     }
     if (pending_ == 0) {
       last = true;
+      if (slots_[0].judgement.outcome == v1::OUTCOME_VALID) {
+        final_corroborations = 0;
+        for (size_t i = 1; i < slots_.size(); ++i) {
+          if (CorroboratesLocked(slots_[i])) ++final_corroborations;
+        }
+      }
       audit = TakeAuditLocked(now);
     }
   }
-  va_->metrics_->Perspective(index, answer_kind, outcome, latency);
+  va_->metrics_->Perspective(index, answer_kind, outcome, dnssec, latency);
+  if (final_corroborations >= 0) va_->metrics_->Corroborations(final_corroborations);
   if (answer_now) Answer(std::move(result), now);
   if (last) {
     va_->deps_.audit->Write(audit);

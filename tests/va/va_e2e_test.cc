@@ -373,6 +373,18 @@ TEST_F(VaE2eTest, MetricsCountOutcomes) {
   EXPECT_GE(MetricValue(*body, "vantage_va_perspective_answers_total{answer=\"answered\","
                                "perspective=\"r1\"}"),
             1);
+  EXPECT_GE(MetricValue(*body, "vantage_va_perspective_dnssec_total{dnssec=\"secure\","
+                               "perspective=\"primary\"}"),
+            1);
+  // Counted once the last perspective answered (after the RA got its answer).
+  double corroborations = -1;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+       corroborations < 1 && absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(50))) {
+    auto again = HttpGet("127.0.0.1", cluster_->va().metrics_port(), "/metrics");
+    ASSERT_TRUE(again.ok());
+    corroborations = MetricValue(*again, "vantage_va_quorum_corroborations_count");
+  }
+  EXPECT_GE(corroborations, 1);
 }
 
 TEST_F(VaE2eTest, VantagectlValidateAsTheRa) {
