@@ -20,12 +20,10 @@
 // it names included), prints "config OK: <summary>" on stdout and exits 0,
 // or prints every problem on stderr and exits 2. It starts nothing: no
 // listening, no resolver.
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -37,9 +35,7 @@
 #include "common/metrics.h"
 #include "common/server_util.h"
 #include "common/tls.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "perspective/config.h"
 #include "perspective/service.h"
 #include "perspective/unbound_observer.h"
@@ -59,31 +55,10 @@ namespace {
 // ObservationRequest messages are tiny (fqdn <= 253, request_id <= 128).
 constexpr int kMaxRequestBytes = 16 * 1024;
 
-void Log(absl::string_view line) {
-  const std::string out =
-      absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
-                   " ", line, "\n");
-  std::fwrite(out.data(), 1, out.size(), stderr);
-}
-
-// BoundAddress is listen_address with the port the server really got.
-std::string BoundAddress(const std::string& listen_address, int port) {
-  absl::StatusOr<common::HostPort> hp = common::SplitHostPort(listen_address);
-  const std::string host = hp.ok() ? hp->host : "?";
-  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
-                                             : absl::StrCat(host, ":", port);
-}
-
 int Run(int argc, char** argv) {
-  // Signals are taken synchronously by sigwait() below: block them before
-  // any thread (gRPC, libunbound, CivetWeb) exists, so every thread inherits
-  // the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Signals are taken synchronously below: block them before any thread
+  // (gRPC, libunbound, CivetWeb) exists, so every thread inherits the mask.
+  common::BlockStopSignals();
 
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's
@@ -141,7 +116,7 @@ int Run(int argc, char** argv) {
   auto registry = std::make_shared<prometheus::Registry>();
   PerspectiveService::Options service_options = PerspectiveService::OptionsFromConfig(*config);
   service_options.log_every_request = absl::GetFlag(FLAGS_log_requests);
-  service_options.log = Log;
+  service_options.log = common::LogLine;
   absl::StatusOr<std::unique_ptr<PerspectiveService>> service =
       PerspectiveService::Create(service_options, observer->get(), registry.get());
   if (!service.ok()) {
@@ -156,27 +131,19 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config->listen_address(), *credentials, &port);
-  builder.RegisterService(service->get());
-  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
-  // The VA's client pings idle connections (perspective/remote_observer.cc).
-  common::AllowClientKeepalive(builder);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::fprintf(stderr, "vantage-perspective: cannot listen on %s\n",
-                 config->listen_address().c_str());
+  // The VA's client pings idle connections (perspective/remote_observer.cc):
+  // StartGrpcServer allows it.
+  absl::StatusOr<common::GrpcServer> started_server = common::StartGrpcServer(
+      config->listen_address(), *credentials, {service->get()}, kMaxRequestBytes);
+  if (!started_server.ok()) {
+    std::fprintf(stderr, "vantage-perspective: %s\n",
+                 std::string(started_server.status().message()).c_str());
     return 1;
   }
+  std::unique_ptr<grpc::Server> server = std::move(started_server->server);
   // grpc.health.v1: "" (the server) and the service by name.
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  if (health != nullptr) {
-    health->SetServingStatus(v1::Perspective::service_full_name(), true);
-    health->SetServingStatus(true);
-  }
+  const std::vector<std::string> service_names = {v1::Perspective::service_full_name()};
+  common::SetHealth(*server, service_names, true);
 
   std::unique_ptr<common::MetricsServer> metrics;
   if (!config->metrics_address().empty()) {
@@ -190,8 +157,8 @@ int Run(int argc, char** argv) {
     metrics = *std::move(started);
     std::printf("vantage-perspective metrics on %s\n", metrics->address().c_str());
   }
-  const std::string bound = BoundAddress(config->listen_address(), port);
-  Log(absl::StrCat("perspective ", config->id(), " (", v1::Rir_Name(config->rir()),
+  const std::string& bound = started_server->address;
+  common::LogLine(absl::StrCat("perspective ", config->id(), " (", v1::Rir_Name(config->rir()),
                    config->region().empty() ? "" : ", ", config->region(), ") serving on ",
                    bound,
                    config->tls().insecure_plaintext()
@@ -201,18 +168,17 @@ int Run(int argc, char** argv) {
   std::printf("vantage-perspective listening on %s\n", bound.c_str());
   std::fflush(stdout);
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  const std::string sig = common::WaitForStopSignal();
   const absl::Duration grace = ShutdownGrace(*config);
-  Log(absl::StrCat("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining ",
+  common::LogLine(absl::StrCat("received ", sig, ": draining ",
                    (*service)->InFlight(), " in-flight calls for up to ",
                    absl::FormatDuration(grace)));
   // Load balancers and the VA's health checks see NOT_SERVING at once; new
   // Observe calls fail UNAVAILABLE while running ones finish.
-  if (health != nullptr) health->SetServingStatus(false);
+  common::SetHealth(*server, service_names, false);
   (*service)->StartDraining();
   if (!(*service)->WaitUntilIdle(absl::Now() + grace)) {
-    Log(absl::StrCat("shutdown grace expired with ", (*service)->InFlight(),
+    common::LogLine(absl::StrCat("shutdown grace expired with ", (*service)->InFlight(),
                      " calls in flight: cancelling their lookups"));
     // Finishes every pending lookup with UNAVAILABLE, so every call is
     // answered before the server goes away.
@@ -222,7 +188,7 @@ int Run(int argc, char** argv) {
   server->Wait();
   metrics.reset();
   observer->reset();
-  Log("stopped");
+  common::LogLine("stopped");
   return 0;
 }
 
