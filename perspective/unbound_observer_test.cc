@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "perspective/observer_testing.h"
 #include "tests/dns/fixture.h"
 
 namespace vantage::perspective {
@@ -30,50 +31,15 @@ using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAreArray;
 using dnstest::AccountRecord;
 using dnstest::DnsFixture;
-using TxtSet = std::vector<std::vector<std::string>>;
+using testing::ObserveSync;
+using testing::Request;
+using testing::Strings;
+using testing::TxtSet;
 using Engine = UnboundObserver::Engine;
 
 absl::Duration FromProto(const google::protobuf::Duration& d) {
   return absl::Nanoseconds(
       google::protobuf::util::TimeUtil::DurationToNanoseconds(d));
-}
-
-TxtSet Strings(const v1::TxtObservation& txt) {
-  TxtSet out;
-  for (const v1::TxtRecord& r : txt.records()) {
-    out.emplace_back(r.strings().begin(), r.strings().end());
-  }
-  return out;
-}
-
-v1::ObserveRequest Request(const std::string& fqdn,
-                           std::vector<v1::LookupKind> kinds = {},
-                           const std::string& request_id = "req-1") {
-  v1::ObserveRequest r;
-  r.set_fqdn(fqdn);
-  for (v1::LookupKind k : kinds) r.add_kinds(k);
-  r.set_request_id(request_id);
-  return r;
-}
-
-// Calls Observe and waits for `done`, which must come by the deadline.
-absl::StatusOr<v1::Observation> ObserveSync(
-    Observer& observer, const v1::ObserveRequest& request,
-    absl::Duration timeout = absl::Seconds(10)) {
-  absl::Notification finished;
-  absl::StatusOr<v1::Observation> result;
-  absl::Time deadline = absl::Now() + timeout;
-  observer.Observe(request, deadline,
-                   [&](absl::StatusOr<v1::Observation> o) {
-                     result = std::move(o);
-                     finished.Notify();
-                   });
-  // The contract: `done` no later than about the deadline.
-  if (!finished.WaitForNotificationWithTimeout(timeout + absl::Seconds(1))) {
-    ADD_FAILURE() << "done not called within the deadline + 1 s";
-    finished.WaitForNotification();
-  }
-  return result;
 }
 
 class UnboundObserverTest : public ::testing::TestWithParam<Engine> {

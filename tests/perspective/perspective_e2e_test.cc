@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "common/tls.h"
+#include "perspective/observer_testing.h"
 #include "perspective/remote_observer.h"
 #include "tests/dns/fixture.h"
 #include "tests/harness/subprocess.h"
@@ -35,40 +36,13 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
 using perspective::RemoteObserver;
-using TxtSet = std::vector<std::vector<std::string>>;
+using perspective::testing::ObserveSync;
+using perspective::testing::Request;
+using perspective::testing::Strings;
+using perspective::testing::TxtSet;
 
 constexpr char kId[] = "e2e-ripe-1";
 constexpr v1::Rir kRir = v1::RIR_RIPE;
-
-TxtSet Strings(const v1::TxtObservation& txt) {
-  TxtSet out;
-  for (const v1::TxtRecord& r : txt.records()) {
-    out.emplace_back(r.strings().begin(), r.strings().end());
-  }
-  return out;
-}
-
-v1::ObserveRequest Request(const std::string& fqdn, std::vector<v1::LookupKind> kinds = {},
-                           const std::string& request_id = "e2e") {
-  v1::ObserveRequest r;
-  r.set_fqdn(fqdn);
-  for (v1::LookupKind k : kinds) r.add_kinds(k);
-  r.set_request_id(request_id);
-  return r;
-}
-
-absl::StatusOr<v1::Observation> ObserveSync(perspective::Observer& observer,
-                                            const v1::ObserveRequest& request,
-                                            absl::Duration timeout = absl::Seconds(10)) {
-  absl::Notification done;
-  absl::StatusOr<v1::Observation> result;
-  observer.Observe(request, absl::Now() + timeout, [&](absl::StatusOr<v1::Observation> r) {
-    result = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
-}
 
 class PerspectiveE2eTest : public ::testing::Test {
  protected:
