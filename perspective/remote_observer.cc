@@ -1,14 +1,30 @@
 #include "perspective/remote_observer.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/tls.h"
 
 namespace vantage::perspective {
+namespace {
+
+// The longest timeout a perspective accepts on a stream request
+// (ObserveStreamRequest.timeout; perspective/service.h kMaxStreamTimeout).
+constexpr absl::Duration kMaxStreamTimeout = absl::Seconds(300);
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t seconds = absl::IDivDuration(d, absl::Seconds(1), &d);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d)));
+}
+
+}  // namespace
 
 // Call is everything one RPC needs alive until its callback has run.
 struct RemoteObserver::Call {
@@ -16,6 +32,39 @@ struct RemoteObserver::Call {
   v1::ObserveRequest request;
   v1::Observation response;
   Done done;
+};
+
+// Stream: one ObserveStream call. Its reactions go to the RemoteObserver;
+// the fields marked "mu_" are guarded by the RemoteObserver's mutex.
+//
+// The stream holds a gRPC hold (AddHold) from its start: requests are
+// written from Observe's threads, outside the reactions, so OnDone must not
+// come while one of them may still start a write. The hold is removed once
+// the read side has ended and no write is in flight or about to start.
+class RemoteObserver::Stream final
+    : public grpc::ClientBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse> {
+ public:
+  explicit Stream(RemoteObserver* owner) : owner_(owner) {}
+
+  void OnReadDone(bool ok) override { owner_->OnStreamRead(this, ok); }
+  void OnWriteDone(bool ok) override { owner_->OnStreamWrite(this, ok); }
+  void OnDone(const grpc::Status& status) override { owner_->OnStreamDone(this, status); }
+
+  grpc::ClientContext context;
+  // The read buffer: touched only by the read flow (one read at a time).
+  v1::ObserveStreamResponse response;
+  // The message of the write in flight: touched only by whoever set
+  // `writing` (one write at a time).
+  v1::ObserveStreamRequest message;
+  // mu_: ids of requests queued for writing, oldest first.
+  std::deque<uint64_t> queue;
+  bool writing = false;        // mu_: a write is in flight or about to start
+  bool closed = false;         // mu_: the read side ended: the call is over
+  bool write_failed = false;   // mu_: a write failed: the call is over
+  bool hold_released = false;  // mu_
+
+ private:
+  RemoteObserver* const owner_;
 };
 
 grpc::ChannelArguments RemoteObserver::ChannelArgs() {
@@ -70,16 +119,266 @@ RemoteObserver::RemoteObserver(Options options, std::shared_ptr<grpc::Channel> c
                 ? absl::StrCat("perspective at ", options_.address)
                 : absl::StrCat("perspective ", options_.expected_id, " at ", options_.address)),
       channel_(std::move(channel)),
-      stub_(v1::Perspective::NewStub(channel_)) {}
+      stub_(v1::Perspective::NewStub(channel_)) {
+  if (options_.use_stream) timer_ = std::thread([this] { TimerLoop(); });
+}
 
 RemoteObserver::~RemoteObserver() {
+  std::vector<Done> cancelled;
+  std::vector<std::shared_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    timer_cv_.Signal();
+    for (auto& [id, pending] : pending_) cancelled.push_back(std::move(pending.done));
+    pending_.clear();
+    deadlines_.clear();
+    current_ = nullptr;
+    for (auto& [raw, stream] : streams_) streams.push_back(stream);
+    for (Call* call : calls_) call->context.TryCancel();
+  }
+  if (timer_.joinable()) timer_.join();
+  for (Done& done : cancelled) {
+    std::move(done)(absl::CancelledError(absl::StrCat(name_, ": the observer is shutting down")));
+  }
+  // Outside mu_: cancelling may run the stream's reactions on this thread.
+  for (const std::shared_ptr<Stream>& stream : streams) stream->context.TryCancel();
+  streams.clear();
   absl::MutexLock lock(&mu_);
-  for (Call* call : calls_) call->context.TryCancel();
-  mu_.Await(absl::Condition(
-      +[](absl::flat_hash_set<Call*>* calls) { return calls->empty(); }, &calls_));
+  mu_.Await(absl::Condition(this, &RemoteObserver::IdleLocked));
+}
+
+bool RemoteObserver::IdleLocked() const { return calls_.empty() && streams_.empty(); }
+
+int RemoteObserver::StreamsStarted() {
+  absl::MutexLock lock(&mu_);
+  return streams_started_;
 }
 
 void RemoteObserver::Observe(const v1::ObserveRequest& request, absl::Time deadline, Done done) {
+  if (!options_.use_stream) {
+    ObserveUnary(request, deadline, std::move(done));
+    return;
+  }
+  const absl::Time now = absl::Now();
+  if (deadline <= now) {
+    std::move(done)(absl::DeadlineExceededError(
+        absl::StrCat(name_, ": the deadline passed before the request was sent")));
+    return;
+  }
+  Stream* start = nullptr;  // a new stream to start
+  Stream* write = nullptr;  // a stream whose next write this thread starts
+  bool unary = false;       // the perspective has no ObserveStream
+  {
+    absl::MutexLock lock(&mu_);
+    unary = now < unary_until_;
+    if (!unary) {
+      if (current_ == nullptr) {
+        auto stream = std::make_shared<Stream>(this);
+        stub_->async()->ObserveStream(&stream->context, stream.get());
+        stream->AddHold();  // before StartCall (see Stream)
+        current_ = stream.get();
+        streams_.emplace(current_, std::move(stream));
+        ++streams_started_;
+        start = current_;
+      }
+      const uint64_t id = next_id_++;
+      pending_.emplace(id, Pending{request, deadline, std::move(done), current_});
+      if (deadline != absl::InfiniteFuture()) {
+        deadlines_.emplace(deadline, id);
+        if (deadline < timer_wake_) timer_cv_.Signal();
+      }
+      current_->queue.push_back(id);
+      if (!current_->writing && NextWriteLocked(current_)) write = current_;
+    }
+  }
+  if (unary) {
+    ObserveUnary(request, deadline, std::move(done));
+    return;
+  }
+  // Writes started by other threads before StartCall wait inside gRPC.
+  if (start != nullptr) {
+    start->StartRead(&start->response);
+    start->StartCall();
+  }
+  if (write != nullptr) write->StartWrite(&write->message);
+}
+
+bool RemoteObserver::NextWriteLocked(Stream* stream) {
+  const absl::Time now = absl::Now();
+  while (!stream->queue.empty()) {
+    const uint64_t id = stream->queue.front();
+    stream->queue.pop_front();
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;  // past its deadline before it was sent
+    const Pending& pending = it->second;
+    absl::Duration timeout = kMaxStreamTimeout;
+    if (pending.deadline != absl::InfiniteFuture()) {
+      timeout = std::min(timeout, pending.deadline - now);
+    }
+    if (timeout <= absl::ZeroDuration()) continue;  // the timer answers it
+    stream->message.Clear();
+    stream->message.set_id(id);
+    *stream->message.mutable_request() = pending.request;
+    SetDuration(timeout, stream->message.mutable_timeout());
+    stream->writing = true;
+    return true;
+  }
+  return false;
+}
+
+void RemoteObserver::OnStreamRead(Stream* stream, bool ok) {
+  if (!ok) {
+    // The call is over (its status comes with OnDone): no more writes.
+    bool release = false;
+    {
+      absl::MutexLock lock(&mu_);
+      stream->closed = true;
+      if (current_ == stream) current_ = nullptr;
+      if (!stream->writing && !stream->hold_released) {
+        stream->hold_released = true;
+        release = true;
+      }
+    }
+    if (release) stream->RemoveHold();
+    return;
+  }
+  v1::ObserveStreamResponse response = std::move(stream->response);
+  stream->response.Clear();
+  stream->StartRead(&stream->response);  // the next answer may overtake this one's delivery
+  std::optional<Pending> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(response.id());
+    if (it != pending_.end()) {
+      pending = std::move(it->second);
+      pending_.erase(it);
+      deadlines_.erase({pending->deadline, response.id()});
+    }
+  }
+  // An unknown id was answered after its deadline (already failed).
+  if (!pending.has_value()) return;
+  std::move(pending->done)(StreamResult(pending->request, response));
+}
+
+void RemoteObserver::OnStreamWrite(Stream* stream, bool ok) {
+  bool write = false;
+  bool release = false;
+  {
+    absl::MutexLock lock(&mu_);
+    stream->writing = false;
+    if (!ok) {
+      stream->write_failed = true;
+      if (current_ == stream) current_ = nullptr;
+    } else if (!stream->closed) {
+      write = NextWriteLocked(stream);
+    }
+    if (!write && stream->closed && !stream->hold_released) {
+      stream->hold_released = true;
+      release = true;
+    }
+  }
+  if (write) stream->StartWrite(&stream->message);
+  if (release) stream->RemoveHold();
+}
+
+void RemoteObserver::OnStreamDone(Stream* stream, const grpc::Status& status) {
+  const bool unimplemented = status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+  std::vector<Pending> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.stream != stream) {
+        ++it;
+        continue;
+      }
+      deadlines_.erase({it->second.deadline, it->first});
+      failed.push_back(std::move(it->second));
+      pending_.erase(it++);
+    }
+    if (current_ == stream) current_ = nullptr;
+    if (unimplemented && !stopping_) unary_until_ = absl::Now() + kStreamRetryAfterUnimplemented;
+  }
+  for (Pending& pending : failed) {
+    if (unimplemented) {
+      // An older perspective: nothing was observed; ask again the old way.
+      ObserveUnary(pending.request, pending.deadline, std::move(pending.done));
+      continue;
+    }
+    // Fail closed at once: the requests it carried will not be answered.
+    const absl::Status failure =
+        status.ok() ? absl::UnavailableError(absl::StrCat(
+                          name_, ": the stream ended before this request was answered"))
+                    : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                   absl::StrCat(name_, ": ", status.error_message()));
+    std::move(pending.done)(failure);
+  }
+  // Forget the stream only after every `done` ran, so the destructor waits
+  // for them. The reactor is deleted here, its last reaction.
+  std::shared_ptr<Stream> self;
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(stream);
+  self = std::move(it->second);
+  streams_.erase(it);
+}
+
+absl::StatusOr<v1::Observation> RemoteObserver::StreamResult(
+    const v1::ObserveRequest& request, v1::ObserveStreamResponse& response) const {
+  switch (response.result_case()) {
+    case v1::ObserveStreamResponse::kObservation: {
+      if (absl::Status valid = CheckObservation(request, response.observation()); !valid.ok()) {
+        return valid;
+      }
+      return std::move(*response.mutable_observation());
+    }
+    case v1::ObserveStreamResponse::kError: {
+      const int code = response.error().code();
+      const std::string message = absl::CHexEscape(response.error().message().substr(0, 1024));
+      // google.rpc.Code and absl::StatusCode share the numbering; an OK or
+      // unknown code is not an answer (fail closed).
+      if (code <= 0 || code > static_cast<int>(absl::StatusCode::kUnauthenticated)) {
+        return absl::UnknownError(
+            absl::StrCat(name_, ": answered with error code ", code, ": ", message));
+      }
+      return absl::Status(static_cast<absl::StatusCode>(code), absl::StrCat(name_, ": ", message));
+    }
+    case v1::ObserveStreamResponse::RESULT_NOT_SET:
+      break;
+  }
+  return absl::UnknownError(
+      absl::StrCat(name_, ": answered with neither an observation nor an error"));
+}
+
+void RemoteObserver::TimerLoop() {
+  mu_.Lock();
+  while (!stopping_) {
+    const absl::Time now = absl::Now();
+    std::vector<Done> expired;
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      auto it = pending_.find(deadlines_.begin()->second);
+      deadlines_.erase(deadlines_.begin());
+      if (it == pending_.end()) continue;
+      expired.push_back(std::move(it->second.done));
+      pending_.erase(it);
+    }
+    if (!expired.empty()) {
+      mu_.Unlock();
+      for (Done& done : expired) {
+        std::move(done)(
+            absl::DeadlineExceededError(absl::StrCat(name_, ": no answer by the deadline")));
+      }
+      mu_.Lock();
+      continue;
+    }
+    timer_wake_ = deadlines_.empty() ? absl::InfiniteFuture() : deadlines_.begin()->first;
+    timer_cv_.WaitWithDeadline(&mu_, timer_wake_);
+    timer_wake_ = absl::InfinitePast();
+  }
+  mu_.Unlock();
+}
+
+void RemoteObserver::ObserveUnary(const v1::ObserveRequest& request, absl::Time deadline,
+                                  Done done) {
   auto* call = new Call;
   call->request = request;
   call->done = std::move(done);

@@ -2,10 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "perspective/config.h"
 #include "perspective/observe_request.h"
@@ -107,6 +111,15 @@ absl::Duration FromProto(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
+v1::ObserveStreamResponse ErrorResponse(uint64_t id, const absl::Status& status) {
+  v1::ObserveStreamResponse response;
+  response.set_id(id);
+  v1::ObserveError* error = response.mutable_error();
+  error->set_code(static_cast<int32_t>(status.code()));
+  error->set_message(std::string(status.message()));
+  return response;
+}
+
 grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
@@ -150,6 +163,9 @@ absl::StatusOr<std::unique_ptr<PerspectiveService>> PerspectiveService::Create(
     return absl::InvalidArgumentError(
         "PerspectiveService: deadline_margin and max_in_flight must not be negative");
   }
+  if (options.stream_max_pending <= 0) {
+    return absl::InvalidArgumentError("PerspectiveService: stream_max_pending must be positive");
+  }
   if (!options.log) options.log = LogToStderr;
   return std::unique_ptr<PerspectiveService>(
       new PerspectiveService(std::move(options), observer, registry));
@@ -175,6 +191,11 @@ PerspectiveService::PerspectiveService(Options options, Observer* observer,
                            .Help("Observe calls being answered.")
                            .Register(*registry)
                            .Add({})),
+      streams_gauge_(prometheus::BuildGauge()
+                         .Name("vantage_perspective_observe_streams")
+                         .Help("ObserveStream calls open.")
+                         .Register(*registry)
+                         .Add({})),
       observe_duration_(prometheus::BuildHistogram()
                             .Name("vantage_perspective_observe_duration_seconds")
                             .Help("Time from accepting an Observe call to its answer.")
@@ -220,13 +241,7 @@ grpc::ServerUnaryReactor* PerspectiveService::Observe(grpc::CallbackServerContex
 void PerspectiveService::Handle(const v1::ObserveRequest& request, const grpc::AuthContext* auth,
                                 absl::Time rpc_deadline, absl::string_view peer,
                                 HandleDone done) {
-  const absl::Time start = clock_->Now();
-  bool draining;
-  {
-    absl::MutexLock lock(&mu_);
-    draining = draining_;
-  }
-  if (draining) {
+  if (Draining()) {
     const absl::Status status = absl::UnavailableError("perspective is shutting down");
     Refuse(RefusalReason::kShuttingDown, status, request.request_id(), peer);
     std::move(done)(status);
@@ -239,6 +254,19 @@ void PerspectiveService::Handle(const v1::ObserveRequest& request, const grpc::A
                : RefusalReason::kPermissionDenied,
            allowed, request.request_id(), peer);
     std::move(done)(allowed);
+    return;
+  }
+  HandleAuthorized(request, rpc_deadline, peer, std::move(done));
+}
+
+void PerspectiveService::HandleAuthorized(const v1::ObserveRequest& request,
+                                          absl::Time rpc_deadline, absl::string_view peer,
+                                          HandleDone done) {
+  const absl::Time start = clock_->Now();
+  if (Draining()) {
+    const absl::Status status = absl::UnavailableError("perspective is shutting down");
+    Refuse(RefusalReason::kShuttingDown, status, request.request_id(), peer);
+    std::move(done)(status);
     return;
   }
   if (absl::Status valid = ValidateObserveRequest(request); !valid.ok()) {
@@ -311,6 +339,335 @@ void PerspectiveService::Handle(const v1::ObserveRequest& request, const grpc::A
       });
 }
 
+// ---------------------------------------------------------------------------
+// StreamReactor: one ObserveStream call.
+//
+// Reads one request at a time and hands it to HandleStreamRequest (reading
+// goes on while lookups are pending, up to stream_max_pending unanswered
+// requests); answers are queued and written one at a time (a write in
+// flight at a time is the callback API's rule), with a buffer hint while
+// more are queued so HTTP/2 can coalesce them.
+//
+// Lifetime: the reactor is deleted when gRPC is done with it (OnDone) AND
+// every request handed to the observer has come back (their callbacks hold
+// a reference): a cancelled stream finishes at once, without waiting for
+// DNS.
+//
+// gRPC operations are started only outside mu_: a reaction may run inline
+// on the calling thread at the end of an operation and take mu_ itself.
+class PerspectiveService::StreamReactor final
+    : public grpc::ServerBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse> {
+ public:
+  StreamReactor(PerspectiveService* service, std::string peer)
+      : service_(service), peer_(std::move(peer)) {}
+
+  // Start authorizes the peer (once for the whole stream) and starts
+  // reading, or finishes the stream with the refusal.
+  void Start(const grpc::AuthContext* auth) {
+    // DESIGN.md "Security": a perspective accepts only the VA.
+    if (absl::Status allowed = service_->authorizer_.Authorize(auth); !allowed.ok()) {
+      service_->Refuse(allowed.code() == absl::StatusCode::kUnauthenticated
+                           ? RefusalReason::kUnauthenticated
+                           : RefusalReason::kPermissionDenied,
+                       allowed, "", peer_);
+      FinishNow(ToGrpc(allowed));
+      return;
+    }
+    if (!service_->AddStream(this)) {
+      const absl::Status status = absl::UnavailableError("perspective is shutting down");
+      service_->Refuse(RefusalReason::kShuttingDown, status, "", peer_);
+      FinishNow(ToGrpc(status));
+      return;
+    }
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      actions = NextLocked();
+    }
+    Run(actions);
+  }
+
+  // Drain: stop reading; finish UNAVAILABLE once every request read is
+  // answered.
+  void Drain() {
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      draining_ = true;
+      actions = NextLocked();
+    }
+    Run(actions);
+  }
+
+  void Ref() {
+    absl::MutexLock lock(&mu_);
+    ++refs_;
+  }
+  void Unref() {
+    bool last;
+    {
+      absl::MutexLock lock(&mu_);
+      last = --refs_ == 0;
+    }
+    if (last) delete this;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The client half-closed, or the call ended.
+      Actions actions;
+      {
+        absl::MutexLock lock(&mu_);
+        reading_ = false;
+        read_closed_ = true;
+        actions = NextLocked();
+      }
+      Run(actions);
+      return;
+    }
+    // The buffer is free again before the next read starts.
+    v1::ObserveStreamRequest request = std::move(request_);
+    request_.Clear();
+    const uint64_t id = request.id();
+    bool duplicate = false;
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      // Read after Finish (draining) or with nobody to answer: dropped; the
+      // client fails what the perspective did not answer.
+      if (finished_ || broken_) return;
+      // Answers are matched by id, so two unanswered requests must not
+      // share one (proto/perspective.proto, ObserveStreamRequest.id).
+      duplicate = id != 0 && observing_.contains(id);
+      if (duplicate) {
+        queue_.push_back(ErrorResponse(
+            id, absl::InvalidArgumentError(absl::StrCat(
+                    "id: ", id,
+                    " is already pending on this stream (ids must be unique among the "
+                    "stream's unanswered requests)"))));
+      } else {
+        if (id != 0) observing_.insert(id);
+        ++handling_;
+        ++refs_;  // released by Answer
+      }
+      actions = NextLocked();
+    }
+    if (duplicate) {
+      service_->Refuse(RefusalReason::kInvalidArgument,
+                       absl::InvalidArgumentError(absl::StrCat("id: ", id, " is already pending")),
+                       request.request().request_id(), peer_);
+    }
+    Run(actions);  // the next read starts before this request is looked up
+    if (duplicate) return;
+    service_->HandleStreamRequest(
+        request, peer_, [this](v1::ObserveStreamResponse response) { Answer(std::move(response)); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) broken_ = true;  // the call is over: nothing reaches the client
+      actions = NextLocked();
+    }
+    Run(actions);
+  }
+
+  void OnCancel() override {
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      broken_ = true;
+      actions = NextLocked();
+    }
+    Run(actions);
+  }
+
+  void OnDone() override {
+    service_->RemoveStream(this);
+    Unref();
+  }
+
+ private:
+  // Actions: the gRPC operations NextLocked decided on, started by Run
+  // after mu_ is released.
+  struct Actions {
+    bool read = false;
+    bool write = false;
+    grpc::WriteOptions write_options;
+    std::optional<grpc::Status> finish;
+  };
+
+  ~StreamReactor() override = default;
+
+  // FinishNow finishes a stream that never read anything.
+  void FinishNow(grpc::Status status) {
+    {
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+    }
+    Finish(std::move(status));
+  }
+
+  // Answer takes the answer to one request (from HandleStreamRequest's
+  // callback, on any thread).
+  void Answer(v1::ObserveStreamResponse response) {
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      --handling_;
+      if (response.id() != 0) observing_.erase(response.id());
+      // A broken or finished stream has nobody to answer.
+      if (!broken_ && !finished_) queue_.push_back(std::move(response));
+      actions = NextLocked();
+    }
+    Run(actions);
+    Unref();
+  }
+
+  size_t PendingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<size_t>(handling_) + queue_.size() + (writing_ ? 1 : 0);
+  }
+
+  // NextLocked decides what the stream does next from its state.
+  Actions NextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Actions actions;
+    if (finished_) return actions;
+    if (broken_) {
+      queue_.clear();
+      // Finish is the last operation; a write in flight completes first.
+      if (!writing_) {
+        finished_ = true;
+        actions.finish = grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+      }
+      return actions;
+    }
+    if (!writing_ && !queue_.empty()) {
+      written_ = std::move(queue_.front());
+      queue_.pop_front();
+      writing_ = true;
+      actions.write = true;
+      // More answers are queued: the transport may hold this one back and
+      // send them together (the last write of a burst carries no hint).
+      if (!queue_.empty()) actions.write_options.set_buffer_hint();
+    }
+    const size_t pending = PendingLocked();
+    if (pending == 0 && (read_closed_ || draining_)) {
+      // Every request read is answered: done. A read still outstanding
+      // completes (not ok) once the call is finished.
+      finished_ = true;
+      actions.finish = read_closed_
+                           ? grpc::Status::OK
+                           : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                          "perspective is shutting down");
+      return actions;
+    }
+    if (!reading_ && !read_closed_ && !draining_ &&
+        pending < static_cast<size_t>(service_->options_.stream_max_pending)) {
+      reading_ = true;
+      actions.read = true;
+    }
+    return actions;
+  }
+
+  void Run(Actions& actions) {
+    if (actions.write) StartWrite(&written_, actions.write_options);
+    if (actions.read) StartRead(&request_);
+    if (actions.finish.has_value()) Finish(*std::move(actions.finish));
+  }
+
+  PerspectiveService* const service_;
+  const std::string peer_;
+  // The read buffer: touched only by the read flow (one read at a time).
+  v1::ObserveStreamRequest request_;
+  // The message of the write in flight: touched only by whoever set
+  // writing_ (one write at a time).
+  v1::ObserveStreamResponse written_;
+
+  absl::Mutex mu_;
+  // gRPC's reference (released in OnDone), one per request being handled,
+  // and StartDraining's while it calls Drain.
+  int refs_ ABSL_GUARDED_BY(mu_) = 1;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a read is outstanding
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client half-closed (or the call ended)
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;       // cancelled, or a write failed
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;      // a write is in flight
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish was called
+  int handling_ ABSL_GUARDED_BY(mu_) = 0;          // requests handed to HandleStreamRequest
+  absl::flat_hash_set<uint64_t> observing_ ABSL_GUARDED_BY(mu_);  // their non-zero ids
+  std::deque<v1::ObserveStreamResponse> queue_ ABSL_GUARDED_BY(mu_);  // answers to write
+};
+
+grpc::ServerBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse>*
+PerspectiveService::ObserveStream(grpc::CallbackServerContext* context) {
+  auto* stream = new StreamReactor(this, context->peer());
+  const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  stream->Start(auth.get());
+  return stream;
+}
+
+absl::StatusOr<absl::Duration> PerspectiveService::StreamRequestTimeout(
+    const v1::ObserveStreamRequest& request) {
+  std::vector<std::string> problems;
+  if (request.id() == 0) {
+    problems.push_back(
+        "id: required (non-zero, unique among the stream's unanswered requests)");
+  }
+  if (!request.has_request()) problems.push_back("request: required (the ObserveRequest)");
+  absl::Duration timeout;
+  if (!request.has_timeout()) {
+    problems.push_back(absl::StrCat("timeout: required (the caller's deadline as a duration, "
+                                    "at most ",
+                                    absl::FormatDuration(kMaxStreamTimeout), ")"));
+  } else {
+    const int64_t seconds = request.timeout().seconds();
+    const int32_t nanos = request.timeout().nanos();
+    if (nanos <= -1000000000 || nanos >= 1000000000 || (seconds > 0 && nanos < 0) ||
+        (seconds < 0 && nanos > 0)) {
+      problems.push_back(absl::StrCat("timeout: not a valid Duration (seconds ", seconds,
+                                      ", nanos ", nanos, ")"));
+    } else {
+      timeout = FromProto(request.timeout());
+      if (timeout <= absl::ZeroDuration()) {
+        problems.push_back(
+            absl::StrCat("timeout: must be positive, got ", absl::FormatDuration(timeout)));
+      } else if (timeout > kMaxStreamTimeout) {
+        problems.push_back(absl::StrCat("timeout: at most ", absl::FormatDuration(kMaxStreamTimeout),
+                                        ", got ", absl::FormatDuration(timeout)));
+      }
+    }
+  }
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  return timeout;
+}
+
+void PerspectiveService::HandleStreamRequest(const v1::ObserveStreamRequest& request,
+                                             absl::string_view peer, StreamDone done) {
+  const uint64_t id = request.id();
+  absl::StatusOr<absl::Duration> timeout = StreamRequestTimeout(request);
+  if (!timeout.ok()) {
+    Refuse(RefusalReason::kInvalidArgument, timeout.status(), request.request().request_id(),
+           peer);
+    std::move(done)(ErrorResponse(id, timeout.status()));
+    return;
+  }
+  // The caller's deadline, as a unary call would carry it.
+  HandleAuthorized(request.request(), clock_->Now() + *timeout, peer,
+                   [id, done = std::move(done)](absl::StatusOr<v1::Observation> result) mutable {
+                     if (!result.ok()) {
+                       std::move(done)(ErrorResponse(id, result.status()));
+                       return;
+                     }
+                     v1::ObserveStreamResponse response;
+                     response.set_id(id);
+                     *response.mutable_observation() = *std::move(result);
+                     std::move(done)(std::move(response));
+                   });
+}
+
 void PerspectiveService::Refuse(RefusalReason reason, const absl::Status& status,
                                 absl::string_view request_id, absl::string_view peer) {
   refused_[static_cast<int>(reason)]->Increment();
@@ -343,8 +700,21 @@ void PerspectiveService::RecordLookup(int kind_index, const v1::DnsLookup& looku
 }
 
 void PerspectiveService::StartDraining() {
-  absl::MutexLock lock(&mu_);
-  draining_ = true;
+  draining_.store(true, std::memory_order_release);
+  // Every stream registered before the flag was set is told; one
+  // registering later sees the flag (AddStream).
+  std::vector<StreamReactor*> streams;
+  {
+    absl::MutexLock lock(&streams_mu_);
+    for (StreamReactor* stream : streams_) {
+      stream->Ref();
+      streams.push_back(stream);
+    }
+  }
+  for (StreamReactor* stream : streams) {
+    stream->Drain();
+    stream->Unref();
+  }
 }
 
 bool PerspectiveService::WaitUntilIdle(absl::Time deadline) {
@@ -356,6 +726,24 @@ bool PerspectiveService::WaitUntilIdle(absl::Time deadline) {
 int PerspectiveService::InFlight() const {
   absl::MutexLock lock(&mu_);
   return in_flight_;
+}
+
+int PerspectiveService::OpenStreams() const {
+  absl::MutexLock lock(&streams_mu_);
+  return static_cast<int>(streams_.size());
+}
+
+bool PerspectiveService::AddStream(StreamReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  if (Draining()) return false;
+  streams_.insert(stream);
+  streams_gauge_.Increment();
+  return true;
+}
+
+void PerspectiveService::RemoveStream(StreamReactor* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  if (streams_.erase(stream) > 0) streams_gauge_.Decrement();
 }
 
 void PerspectiveService::Log(absl::string_view line) const { options_.log(line); }

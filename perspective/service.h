@@ -4,18 +4,25 @@
 // (never a lookup of garbage), bounds the work (concurrency, deadline), and
 // reports what the observer saw, stamped with this perspective's identity.
 //
-// Callback API (grpc::CallbackServerContext + ServerUnaryReactor): no thread
-// is held while DNS is being asked; the reactor is finished from the
-// observer's callback thread.
+// Callback API (grpc::CallbackServerContext + ServerUnaryReactor /
+// ServerBidiReactor): no thread is held while DNS is being asked; answers
+// are sent from the observer's callback thread.
+//
+// Two ways to ask, with the same checks, limits and metrics per
+// observation: the unary Observe, and ObserveStream (many observations over
+// one long-lived call, one message each way per observation; the VA's way,
+// see proto/perspective.proto).
 #ifndef VANTAGE_PERSPECTIVE_SERVICE_H_
 #define VANTAGE_PERSPECTIVE_SERVICE_H_
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -48,6 +55,10 @@ enum class RefusalReason {
 };
 inline constexpr int kNumRefusalReasons = 7;
 
+// kMaxStreamTimeout: the longest ObserveStreamRequest.timeout accepted
+// (proto/perspective.proto); the VA's perspective deadline is at most 60 s.
+inline constexpr absl::Duration kMaxStreamTimeout = absl::Seconds(300);
+
 class PerspectiveService final : public v1::Perspective::CallbackService {
  public:
   struct Options {
@@ -63,7 +74,13 @@ class PerspectiveService final : public v1::Perspective::CallbackService {
     // TIMED_OUT lookups) reaches the caller before its deadline does.
     absl::Duration deadline_margin = absl::Milliseconds(50);
     // Observe calls served at once before RESOURCE_EXHAUSTED; 0 = no limit.
+    // Observations asked over streams count alike.
     int max_in_flight = 1024;
+    // Requests of one ObserveStream read but not answered yet (being looked
+    // up, or their answers waiting to be written) before the stream stops
+    // reading until some are answered: bounds a stream's memory whatever
+    // the client sends or fails to read. Must be positive.
+    int stream_max_pending = 1024;
     // Log one line per Observe (request id, peer, outcome, duration), not
     // only refusals and errors.
     bool log_every_request = false;
@@ -89,6 +106,12 @@ class PerspectiveService final : public v1::Perspective::CallbackService {
                                     const v1::ObserveRequest* request,
                                     v1::Observation* response) override;
 
+  // ObserveStream is the streaming gRPC handler: authorizes the peer once,
+  // then answers every request read with HandleStreamRequest, one write in
+  // flight at a time (proto/perspective.proto has the contract).
+  grpc::ServerBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse>* ObserveStream(
+      grpc::CallbackServerContext* context) override;
+
   // Result of Handle: an Observation, or the status to finish the RPC with.
   using HandleDone = absl::AnyInvocable<void(absl::StatusOr<v1::Observation>) &&>;
 
@@ -99,17 +122,48 @@ class PerspectiveService final : public v1::Perspective::CallbackService {
   void Handle(const v1::ObserveRequest& request, const grpc::AuthContext* auth,
               absl::Time rpc_deadline, absl::string_view peer, HandleDone done);
 
+  // StreamRequestTimeout checks the stream fields of `request` (id,
+  // request, timeout; not the ObserveRequest inside) and returns its
+  // timeout, or INVALID_ARGUMENT naming the field and the rule.
+  static absl::StatusOr<absl::Duration> StreamRequestTimeout(
+      const v1::ObserveStreamRequest& request);
+
+  using StreamDone = absl::AnyInvocable<void(v1::ObserveStreamResponse) &&>;
+
+  // HandleStreamRequest is one request of ObserveStream without gRPC, for a
+  // stream whose peer is already authorized: the stream fields are checked
+  // (StreamRequestTimeout), then Handle's work runs with the deadline now +
+  // timeout, and `done` gets the answer (same id; the Observation or the
+  // error) exactly once, possibly inline. Whether `id` is already pending is
+  // the stream's business (ObserveStream checks it).
+  void HandleStreamRequest(const v1::ObserveStreamRequest& request, absl::string_view peer,
+                           StreamDone done);
+
   // StartDraining makes every new Observe fail UNAVAILABLE ("shutting
-  // down") while calls already running continue.
+  // down") while calls already running continue. Open streams stop reading,
+  // answer what they read (new requests with UNAVAILABLE) and then finish
+  // with UNAVAILABLE; new streams are finished with UNAVAILABLE at once.
   void StartDraining();
   // WaitUntilIdle waits until no Observe is running or `deadline` passes;
   // true when idle.
   bool WaitUntilIdle(absl::Time deadline);
   // InFlight is the number of Observe calls being answered.
   int InFlight() const;
+  // OpenStreams is the number of ObserveStream calls not finished yet.
+  int OpenStreams() const;
 
  private:
+  class StreamReactor;
   PerspectiveService(Options options, Observer* observer, prometheus::Registry* registry);
+
+  // HandleAuthorized is Handle after the peer check.
+  void HandleAuthorized(const v1::ObserveRequest& request, absl::Time rpc_deadline,
+                        absl::string_view peer, HandleDone done);
+  bool Draining() const { return draining_.load(std::memory_order_acquire); }
+  // AddStream registers an open stream; false when draining (then the
+  // stream must finish at once).
+  bool AddStream(StreamReactor* stream);
+  void RemoveStream(StreamReactor* stream);
 
   void Refuse(RefusalReason reason, const absl::Status& status, absl::string_view request_id,
               absl::string_view peer);
@@ -125,12 +179,16 @@ class PerspectiveService final : public v1::Perspective::CallbackService {
 
   mutable absl::Mutex mu_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> draining_{false};
+  // Open ObserveStream calls, told when draining starts.
+  mutable absl::Mutex streams_mu_;
+  absl::flat_hash_set<StreamReactor*> streams_ ABSL_GUARDED_BY(streams_mu_);
 
   // Metrics (STYLE.md naming; bounded labels only).
   prometheus::Family<prometheus::Counter>& lookups_family_;
   prometheus::Family<prometheus::Histogram>& lookup_duration_family_;
   prometheus::Gauge& in_flight_gauge_;
+  prometheus::Gauge& streams_gauge_;
   prometheus::Histogram& observe_duration_;
   std::array<prometheus::Counter*, kNumRefusalReasons> refused_{};
   // Lazily created lookups_total series, [kind][rcode label][dnssec state].
