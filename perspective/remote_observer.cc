@@ -299,18 +299,30 @@ void RemoteObserver::OnStreamDone(Stream* stream, const grpc::Status& status) {
     if (current_ == stream) current_ = nullptr;
     if (unimplemented && !stopping_) unary_until_ = absl::Now() + kStreamRetryAfterUnimplemented;
   }
+  // Fail closed at once: the requests it carried will not be answered. The
+  // perspective's refusal of the client keeps its code (as for a unary
+  // call); anything else ended the transport under them: UNAVAILABLE.
+  const grpc::StatusCode code = status.error_code();
+  absl::Status failure;
+  if (code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::UNAUTHENTICATED ||
+      code == grpc::StatusCode::UNAVAILABLE) {
+    failure = absl::Status(static_cast<absl::StatusCode>(code),
+                           absl::StrCat(name_, ": ", status.error_message()));
+  } else if (code == grpc::StatusCode::OK) {
+    failure = absl::UnavailableError(
+        absl::StrCat(name_, ": the stream ended before this request was answered"));
+  } else {
+    failure = absl::UnavailableError(absl::StrCat(
+        name_, ": the stream ended (",
+        absl::StatusCodeToString(static_cast<absl::StatusCode>(code)), ": ",
+        status.error_message(), ") before this request was answered"));
+  }
   for (Pending& pending : failed) {
     if (unimplemented) {
       // An older perspective: nothing was observed; ask again the old way.
       ObserveUnary(pending.request, pending.deadline, std::move(pending.done));
       continue;
     }
-    // Fail closed at once: the requests it carried will not be answered.
-    const absl::Status failure =
-        status.ok() ? absl::UnavailableError(absl::StrCat(
-                          name_, ": the stream ended before this request was answered"))
-                    : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                   absl::StrCat(name_, ": ", status.error_message()));
     std::move(pending.done)(failure);
   }
   // Forget the stream only after every `done` ran, so the destructor waits

@@ -1,15 +1,18 @@
 #include "perspective/service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -413,6 +416,488 @@ TEST_F(ServiceTest, ExpiredCallerDeadlineIsRefusedWithoutALookup) {
   EXPECT_EQ(observer_.calls(), 0u);
 }
 
+// ---- ObserveStream ----
+
+// SlowObserver answers at once, except for "slow.example.test", which it
+// holds until ReleaseSlow() (so answers can overtake each other).
+class SlowObserver : public Observer {
+ public:
+  void Observe(const v1::ObserveRequest& request, absl::Time, Done done) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (request.fqdn() == "slow.example.test") {
+        held_.push_back({request, std::move(done)});
+        return;
+      }
+    }
+    std::move(done)(Echo(request));
+  }
+  bool WaitForHeld(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() { return held_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+  }
+  void ReleaseSlow() {
+    std::vector<std::pair<v1::ObserveRequest, Done>> held;
+    {
+      absl::MutexLock lock(&mu_);
+      held.swap(held_);
+    }
+    std::thread([&held]() {
+      for (auto& [request, done] : held) std::move(done)(Echo(request));
+    }).join();
+  }
+  static v1::Observation Echo(const v1::ObserveRequest& request) {
+    v1::Observation o = SecureTxtObservation();
+    o.mutable_txt()->mutable_lookup()->set_qname(
+        absl::StrCat("_validation-persist.", request.fqdn()));
+    return o;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::pair<v1::ObserveRequest, Done>> held_;
+};
+
+using StreamRw = grpc::ClientReaderWriter<v1::ObserveStreamRequest, v1::ObserveStreamResponse>;
+
+// TestStream: the test's end of one ObserveStream (synchronous API; every
+// wait is bounded by the call's 30 s deadline).
+struct TestStream {
+  explicit TestStream(v1::Perspective::Stub* stub) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    rw = stub->ObserveStream(&context);
+  }
+  bool Send(const v1::ObserveStreamRequest& request) { return rw->Write(request); }
+  // Next answer; nullopt when the stream ended.
+  std::optional<v1::ObserveStreamResponse> Next() {
+    v1::ObserveStreamResponse response;
+    if (!rw->Read(&response)) return std::nullopt;
+    return response;
+  }
+  grpc::Status End() {
+    rw->WritesDone();
+    v1::ObserveStreamResponse extra;
+    while (rw->Read(&extra)) ++extra_answers;
+    return rw->Finish();
+  }
+  grpc::ClientContext context;
+  std::unique_ptr<StreamRw> rw;
+  int extra_answers = 0;
+};
+
+v1::ObserveStreamRequest StreamRequest(uint64_t id, const std::string& fqdn,
+                                       absl::Duration timeout = absl::Seconds(10)) {
+  v1::ObserveStreamRequest r;
+  r.set_id(id);
+  *r.mutable_request() = Request(fqdn, absl::StrCat("req-", id));
+  const int64_t ns = absl::ToInt64Nanoseconds(timeout);
+  r.mutable_timeout()->set_seconds(ns / 1000000000);
+  r.mutable_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  return r;
+}
+
+// Polls `condition` until it holds; false after `timeout`.
+template <typename F>
+bool Eventually(F condition, absl::Duration timeout = absl::Seconds(10)) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(ServiceTest, StreamAnswersEveryRequestStampedWithOurIdentity) {
+  observer_.SetResponder([](const v1::ObserveRequest& r) { return SlowObserver::Echo(r); });
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  for (uint64_t id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(stream.Send(StreamRequest(id, absl::StrCat("n", id, ".example.test"))));
+  }
+  for (uint64_t id = 1; id <= 3; ++id) {
+    std::optional<v1::ObserveStreamResponse> r = stream.Next();
+    ASSERT_TRUE(r.has_value());
+    // The fake answers inline, so answers come in order here.
+    EXPECT_EQ(r->id(), id);
+    ASSERT_TRUE(r->has_observation()) << r->DebugString();
+    EXPECT_EQ(r->observation().perspective_id(), "ripe-1");
+    EXPECT_EQ(r->observation().rir(), v1::RIR_RIPE);
+    EXPECT_EQ(r->observation().region(), "eu-west-1");
+    EXPECT_EQ(r->observation().request_id(), absl::StrCat("req-", id));
+    EXPECT_EQ(r->observation().txt().lookup().qname(),
+              absl::StrCat("_validation-persist.n", id, ".example.test"));
+  }
+  EXPECT_EQ(service_->OpenStreams(), 1);
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_observe_streams", {}), 1);
+  const grpc::Status end = stream.End();
+  EXPECT_TRUE(end.ok()) << end.error_message();
+  // The per-observation metrics are the unary call's.
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_lookups_total",
+                        {{"kind", "txt_persist"}, {"rcode", "NOERROR"}, {"dnssec", "secure"}}),
+            3);
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_observe_duration_seconds", {}), 3);
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_observe_in_flight", {}), 0);
+  EXPECT_TRUE(Eventually([this] { return service_->OpenStreams() == 0; }));
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_observe_streams", {}), 0);
+}
+
+TEST_F(ServiceTest, StreamRefusesClientsNotAllowedOnceAtTheStart) {
+  observer_.SetResult(SecureTxtObservation());
+  StartServer(BaseOptions());
+  struct Case {
+    std::string name;
+    tests::CertFiles client;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"intruder", pki_->intruder(), grpc::StatusCode::PERMISSION_DENIED,
+       "client intruder.vantage.test is not in tls.allowed_client_names"},
+      {"ra", pki_->client(tests::kRaClientName), grpc::StatusCode::PERMISSION_DENIED,
+       "client ra.vantage.test is not in tls.allowed_client_names"},
+      {"no_certificate", {}, grpc::StatusCode::UNAVAILABLE, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto stub = Stub(c.client);
+    TestStream stream(stub.get());
+    stream.Send(StreamRequest(1, "example.test"));
+    stream.Send(StreamRequest(2, "example.test"));
+    EXPECT_FALSE(stream.Next().has_value());
+    const grpc::Status status = stream.rw->Finish();
+    EXPECT_EQ(status.error_code(), c.code) << status.error_message();
+    if (!c.message.empty()) {
+      EXPECT_EQ(status.error_message(), c.message);
+    }
+  }
+  EXPECT_EQ(observer_.calls(), 0u);
+  // Once per stream, not per request.
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_rpcs_refused_total",
+                        {{"reason", "permission_denied"}}),
+            2);
+}
+
+TEST_F(ServiceTest, StreamAnswersComeOutOfOrder) {
+  SlowObserver slow;
+  absl::StatusOr<std::unique_ptr<PerspectiveService>> service =
+      PerspectiveService::Create(BaseOptions(), &slow, &registry_);
+  ASSERT_TRUE(service.ok());
+  service_ = *std::move(service);
+  auto creds = common::MakeServerCredentials(
+      pki_->ServerTls(tests::kPerspectiveServerName, {tests::kVaClientName}), "127.0.0.1:0");
+  ASSERT_TRUE(creds.ok());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", *creds, &port_);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  ASSERT_NE(server_, nullptr);
+
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  ASSERT_TRUE(stream.Send(StreamRequest(1, "slow.example.test")));
+  ASSERT_TRUE(slow.WaitForHeld(1));
+  ASSERT_TRUE(stream.Send(StreamRequest(2, "fast.example.test")));
+  std::optional<v1::ObserveStreamResponse> first = stream.Next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->id(), 2u);
+  EXPECT_EQ(first->observation().txt().lookup().qname(), "_validation-persist.fast.example.test");
+  slow.ReleaseSlow();
+  std::optional<v1::ObserveStreamResponse> second = stream.Next();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->id(), 1u);
+  EXPECT_EQ(second->observation().txt().lookup().qname(), "_validation-persist.slow.example.test");
+  EXPECT_EQ(second->observation().request_id(), "req-1");
+  EXPECT_TRUE(stream.End().ok());
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  server_.reset();
+}
+
+TEST_F(ServiceTest, StreamBadRequestsGetAnErrorNamingTheFieldAndTheStreamGoesOn) {
+  observer_.SetResponder([](const v1::ObserveRequest& r) { return SlowObserver::Echo(r); });
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  struct Case {
+    std::string name;
+    v1::ObserveStreamRequest request;
+    std::string message;
+  };
+  v1::ObserveStreamRequest no_id = StreamRequest(0, "example.test");
+  v1::ObserveStreamRequest no_request = StreamRequest(11, "example.test");
+  no_request.clear_request();
+  v1::ObserveStreamRequest no_timeout = StreamRequest(12, "example.test");
+  no_timeout.clear_timeout();
+  v1::ObserveStreamRequest zero = StreamRequest(13, "example.test", absl::ZeroDuration());
+  zero.mutable_timeout();  // present, but 0
+  v1::ObserveStreamRequest negative = StreamRequest(14, "example.test", absl::Seconds(-1));
+  v1::ObserveStreamRequest too_long = StreamRequest(15, "example.test", absl::Seconds(301));
+  v1::ObserveStreamRequest bad_duration = StreamRequest(16, "example.test");
+  bad_duration.mutable_timeout()->set_seconds(1);
+  bad_duration.mutable_timeout()->set_nanos(-5);
+  v1::ObserveStreamRequest huge_nanos = StreamRequest(17, "example.test");
+  huge_nanos.mutable_timeout()->set_nanos(1000000000);
+  v1::ObserveStreamRequest bad_fqdn = StreamRequest(18, "*.example.test");
+  v1::ObserveStreamRequest bad_kind = StreamRequest(19, "example.test");
+  bad_kind.mutable_request()->add_kinds(v1::LOOKUP_KIND_UNSPECIFIED);
+  const Case cases[] = {
+      {"id_zero", no_id, "id: required (non-zero"},
+      {"no_request", no_request, "request: required"},
+      {"no_timeout", no_timeout, "timeout: required"},
+      {"zero_timeout", zero, "timeout: must be positive, got 0"},
+      {"negative_timeout", negative, "timeout: must be positive, got -1s"},
+      {"timeout_too_long", too_long, "timeout: at most 5m, got 5m1s"},
+      {"invalid_duration", bad_duration, "timeout: not a valid Duration (seconds 1, nanos -5)"},
+      {"nanos_out_of_range", huge_nanos, "timeout: not a valid Duration"},
+      {"bad_fqdn", bad_fqdn, "fqdn: "},
+      {"bad_kind", bad_kind, "kinds[0]: 0 is not LOOKUP_KIND_TXT_PERSIST"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    ASSERT_TRUE(stream.Send(c.request));
+    std::optional<v1::ObserveStreamResponse> r = stream.Next();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->id(), c.request.id());
+    ASSERT_TRUE(r->has_error()) << r->DebugString();
+    EXPECT_EQ(r->error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_THAT(r->error().message(), HasSubstr(c.message));
+  }
+  EXPECT_EQ(observer_.calls(), 0u);
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_rpcs_refused_total",
+                        {{"reason", "invalid_argument"}}),
+            10);
+
+  // An id still pending is refused; the first request keeps it.
+  observer_.Hold();
+  ASSERT_TRUE(stream.Send(StreamRequest(7, "first.example.test")));
+  ASSERT_TRUE(observer_.WaitForHeld(1));
+  ASSERT_TRUE(stream.Send(StreamRequest(7, "second.example.test")));
+  std::optional<v1::ObserveStreamResponse> reused = stream.Next();
+  ASSERT_TRUE(reused.has_value());
+  EXPECT_EQ(reused->id(), 7u);
+  ASSERT_TRUE(reused->has_error());
+  EXPECT_EQ(reused->error().code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(reused->error().message(), HasSubstr("id: 7 is already pending on this stream"));
+  observer_.Release();
+  std::optional<v1::ObserveStreamResponse> first = stream.Next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->id(), 7u);
+  EXPECT_EQ(first->observation().txt().lookup().qname(), "_validation-persist.first.example.test");
+  // Answered: the id is free again, and the stream still works.
+  ASSERT_TRUE(stream.Send(StreamRequest(7, "again.example.test")));
+  std::optional<v1::ObserveStreamResponse> again = stream.Next();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->observation().txt().lookup().qname(), "_validation-persist.again.example.test");
+  EXPECT_EQ(observer_.calls(), 2u);
+  EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamObserverErrorsBecomeErrorAnswers) {
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  struct Case {
+    std::string name;
+    absl::Status error;
+    grpc::StatusCode code;
+    std::string reason;
+  };
+  const Case cases[] = {
+      {"exhausted", absl::ResourceExhaustedError("too many lookups"),
+       grpc::StatusCode::RESOURCE_EXHAUSTED, "resource_exhausted"},
+      {"deadline", absl::DeadlineExceededError("late"), grpc::StatusCode::DEADLINE_EXCEEDED,
+       "deadline_exceeded"},
+      {"unavailable", absl::UnavailableError("resolver shutting down"),
+       grpc::StatusCode::UNAVAILABLE, "observer_error"},
+  };
+  uint64_t id = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    observer_.SetResult(c.error);
+    ASSERT_TRUE(stream.Send(StreamRequest(++id, "example.test")));
+    std::optional<v1::ObserveStreamResponse> r = stream.Next();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->id(), id);
+    ASSERT_TRUE(r->has_error());
+    EXPECT_EQ(r->error().code(), static_cast<int>(c.code));
+    EXPECT_EQ(r->error().message(), c.error.message());
+    EXPECT_EQ(MetricValue(registry_, "vantage_perspective_rpcs_refused_total",
+                          {{"reason", c.reason}}),
+              1);
+  }
+  EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamLookupDeadlineIsTheSoonerOfTimeoutAndLookupTimeout) {
+  observer_.SetResult(SecureTxtObservation());
+  PerspectiveService::Options options = BaseOptions();
+  options.lookup_timeout = absl::Seconds(3);
+  options.deadline_margin = absl::Milliseconds(200);
+  StartServer(options);
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  struct Case {
+    std::string name;
+    absl::Duration timeout;
+    absl::Duration expected;  // from the request's arrival
+  };
+  const Case cases[] = {
+      {"caller_sooner", absl::Seconds(1), absl::Seconds(1) - absl::Milliseconds(200)},
+      {"lookup_timeout_sooner", absl::Seconds(30), absl::Seconds(3)},
+  };
+  uint64_t id = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const absl::Time before = absl::Now();
+    ASSERT_TRUE(stream.Send(StreamRequest(++id, "example.test", c.timeout)));
+    ASSERT_TRUE(stream.Next().has_value());
+    const absl::Time after = absl::Now();
+    EXPECT_GE(observer_.last_deadline(), before + c.expected);
+    EXPECT_LE(observer_.last_deadline(), after + c.expected);
+  }
+  EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamRequestsCountTowardTheConcurrencyLimit) {
+  observer_.SetResult(SecureTxtObservation());
+  observer_.Hold();
+  PerspectiveService::Options options = BaseOptions();
+  options.max_in_flight = 2;
+  StartServer(options);
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  ASSERT_TRUE(stream.Send(StreamRequest(1, "example.test")));
+  ASSERT_TRUE(stream.Send(StreamRequest(2, "example.test")));
+  ASSERT_TRUE(observer_.WaitForHeld(2));
+  ASSERT_TRUE(stream.Send(StreamRequest(3, "example.test")));
+  std::optional<v1::ObserveStreamResponse> third = stream.Next();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->id(), 3u);
+  EXPECT_EQ(third->error().code(), static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(third->error().message(), HasSubstr("its limit"));
+  observer_.Release();
+  for (int i = 0; i < 2; ++i) {
+    std::optional<v1::ObserveStreamResponse> r = stream.Next();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->has_observation());
+  }
+  EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamStopsReadingAtItsPendingLimit) {
+  observer_.SetResult(SecureTxtObservation());
+  observer_.Hold();
+  PerspectiveService::Options options = BaseOptions();
+  options.stream_max_pending = 2;
+  StartServer(options);
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  for (uint64_t id = 1; id <= 5; ++id) {
+    ASSERT_TRUE(stream.Send(StreamRequest(id, "example.test")));
+  }
+  ASSERT_TRUE(observer_.WaitForHeld(2));
+  // Nothing more is read while two are unanswered.
+  EXPECT_FALSE(Eventually([this] { return observer_.calls() > 2; }, absl::Milliseconds(300)));
+  observer_.Release();
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    std::optional<v1::ObserveStreamResponse> r = stream.Next();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->has_observation()) << r->DebugString();
+    ids.push_back(r->id());
+  }
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(observer_.calls(), 5u);
+  EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamDrainingAnswersWhatItReadThenFinishesUnavailable) {
+  observer_.SetResult(SecureTxtObservation());
+  observer_.Hold();
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  ASSERT_TRUE(stream.Send(StreamRequest(1, "example.test")));
+  ASSERT_TRUE(observer_.WaitForHeld(1));
+
+  service_->StartDraining();
+  // A request read while draining is refused; the running one goes on.
+  ASSERT_TRUE(stream.Send(StreamRequest(2, "example.test")));
+  std::optional<v1::ObserveStreamResponse> refused = stream.Next();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->id(), 2u);
+  EXPECT_EQ(refused->error().code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_EQ(refused->error().message(), "perspective is shutting down");
+  // A new stream is finished at once.
+  {
+    TestStream late(stub.get());
+    late.Send(StreamRequest(1, "example.test"));
+    EXPECT_FALSE(late.Next().has_value());
+    const grpc::Status status = late.rw->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(status.error_message(), "perspective is shutting down");
+  }
+  EXPECT_EQ(service_->OpenStreams(), 1);
+
+  observer_.Release();
+  std::optional<v1::ObserveStreamResponse> running = stream.Next();
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->id(), 1u);
+  EXPECT_EQ(running->observation().perspective_id(), "ripe-1");
+  // Everything read is answered: the stream ends without a half-close.
+  EXPECT_FALSE(stream.Next().has_value());
+  const grpc::Status status = stream.rw->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "perspective is shutting down");
+  EXPECT_TRUE(service_->WaitUntilIdle(absl::Now() + absl::Seconds(10)));
+  EXPECT_TRUE(Eventually([this] { return service_->OpenStreams() == 0; }));
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_rpcs_refused_total",
+                        {{"reason", "shutting_down"}}),
+            2);
+}
+
+TEST_F(ServiceTest, StreamHalfClosedByTheClientFinishesOkAfterTheLastAnswer) {
+  observer_.SetResult(SecureTxtObservation());
+  observer_.Hold();
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  ASSERT_TRUE(stream.Send(StreamRequest(1, "example.test")));
+  ASSERT_TRUE(observer_.WaitForHeld(1));
+  ASSERT_TRUE(stream.rw->WritesDone());
+  observer_.Release();
+  std::optional<v1::ObserveStreamResponse> r = stream.Next();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->has_observation());
+  EXPECT_FALSE(stream.Next().has_value());
+  const grpc::Status status = stream.rw->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(ServiceTest, StreamCancelledByTheClientFinishesWithoutWaitingForDns) {
+  observer_.SetResult(SecureTxtObservation());
+  observer_.Hold();
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  {
+    TestStream stream(stub.get());
+    ASSERT_TRUE(stream.Send(StreamRequest(1, "example.test")));
+    ASSERT_TRUE(stream.Send(StreamRequest(2, "example.test")));
+    ASSERT_TRUE(observer_.WaitForHeld(2));
+    EXPECT_EQ(service_->OpenStreams(), 1);
+    stream.context.TryCancel();
+    EXPECT_FALSE(stream.Next().has_value());
+    EXPECT_EQ(stream.rw->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  EXPECT_TRUE(Eventually([this] { return service_->OpenStreams() == 0; }));
+  EXPECT_EQ(service_->InFlight(), 2);
+  // The lookups finish later; their answers have nowhere to go.
+  observer_.Release();
+  EXPECT_TRUE(service_->WaitUntilIdle(absl::Now() + absl::Seconds(10)));
+}
+
 TEST(ServiceCreateTest, RefusesBadOptions) {
   FakeObserver observer;
   prometheus::Registry registry;
@@ -428,6 +913,10 @@ TEST(ServiceCreateTest, RefusesBadOptions) {
   PerspectiveService::Options bad_timeout = good;
   bad_timeout.lookup_timeout = absl::ZeroDuration();
   EXPECT_FALSE(PerspectiveService::Create(bad_timeout, &observer, &r4).ok());
+  prometheus::Registry r5;
+  PerspectiveService::Options no_stream_pending = good;
+  no_stream_pending.stream_max_pending = 0;
+  EXPECT_FALSE(PerspectiveService::Create(no_stream_pending, &observer, &r5).ok());
 }
 
 }  // namespace
