@@ -4,6 +4,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -235,37 +239,45 @@ bool DecodeHash(absl::string_view text, unsigned char* out) {
   return bad >= 0;
 }
 
-// AnyNonBase64Url16: whether one of the 16 bytes at `s` is not a base64url
-// character (A-Z a-z 0-9 '-' '_'; `c | 0x20` folds exactly the letters onto
-// a-z). Branch-free over a fixed count, so that compilers vectorize it.
-inline bool AnyNonBase64Url16(const char* s) {
-  unsigned char bad = 0;
-  for (size_t i = 0; i < 16; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    const unsigned char letter = static_cast<unsigned char>((c | 0x20) - 'a');
-    const unsigned char digit = static_cast<unsigned char>(c - '0');
-    const bool ok = letter < 26 || digit < 10 || c == '-' || c == '_';
-    bad |= static_cast<unsigned char>(!ok);
-  }
-  return bad != 0;
+#if defined(__SSE2__)
+// NonBase64UrlMask16: a bit per byte of the 16 at `s` that is not a
+// base64url character (A-Z a-z 0-9 '-' '_'; `c | 0x20` folds exactly the
+// letters onto a-z). SSE2 (every x86-64 CPU): an unsigned byte compare
+// x <= n is min(x, n) == x. The compiler did not vectorize the scalar loop
+// (perf: 15% of a verdict in it), so this is written out.
+inline int NonBase64UrlMask16(const char* s) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  const __m128i letter = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+  const __m128i digit = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+  const __m128i ok = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter),
+                   _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit)),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
+  return _mm_movemask_epi8(ok) ^ 0xFFFF;
 }
+#endif
 
-// IsCanonicalBase64Url: every character of `text` is base64url and the
-// unused low bits of the last one are zero (DecodeHash's checks, without
-// decoding). `text.size() % 4` must not be 1.
-bool IsCanonicalBase64Url(absl::string_view text) {
-  if (text.empty()) return true;
+// AllBase64Url: every character of `text` is base64url.
+bool AllBase64Url(absl::string_view text) {
+#if defined(__SSE2__)
   if (text.size() >= 16) {
     // Whole blocks, the last one overlapping the one before.
-    for (size_t i = 0; i + 16 < text.size(); i += 16) {
-      if (AnyNonBase64Url16(text.data() + i)) return false;
-    }
-    if (AnyNonBase64Url16(text.data() + text.size() - 16)) return false;
-  } else {
-    int32_t bad = 0;
-    for (char c : text) bad |= kBase64UrlValue[static_cast<unsigned char>(c)];
-    if (bad < 0) return false;
+    int bad = 0;
+    for (size_t i = 0; i + 16 < text.size(); i += 16) bad |= NonBase64UrlMask16(text.data() + i);
+    bad |= NonBase64UrlMask16(text.data() + text.size() - 16);
+    return bad == 0;
   }
+#endif
+  int32_t bad = 0;
+  for (char c : text) bad |= kBase64UrlValue[static_cast<unsigned char>(c)];
+  return bad >= 0;
+}
+
+// HasCanonicalTail: the unused low bits of the last character of a
+// base64url text are zero (RFC 4648 section 3.5: one spelling per value).
+// `text.size() % 4` must not be 1.
+bool HasCanonicalTail(absl::string_view text) {
+  if (text.empty()) return true;
   const int32_t last = kBase64UrlValue[static_cast<unsigned char>(text.back())];
   switch (text.size() % 4) {
     case 2:
@@ -275,6 +287,13 @@ bool IsCanonicalBase64Url(absl::string_view text) {
     default:
       return true;
   }
+}
+
+// IsCanonicalBase64Url: every character of `text` is base64url and the
+// unused low bits of the last one are zero (DecodeHash's checks, without
+// decoding). `text.size() % 4` must not be 1.
+bool IsCanonicalBase64Url(absl::string_view text) {
+  return AllBase64Url(text) && HasCanonicalTail(text);
 }
 
 // Prefix64 is the first 8 octets of what a base64url text (at least 11
@@ -380,7 +399,13 @@ namespace {
 // parsing got) and the first syntax problem (rec->syntax and its details,
 // views into `value`). It allocates nothing for a well-formed record with
 // up to 8 unknown tags.
-void ParseInto(absl::string_view value, RecordDecision* rec) {
+//
+// `accounturi_shape(value, start)` may recognize an accounturi value that
+// starts at `start`: it returns where the value's bytes end - an end such
+// that every byte before it is a value byte and the byte at it (if any) is
+// not (exactly where ValueEnd would stop) - or npos to have it scanned.
+template <typename AccountUriShape>
+void ParseInto(absl::string_view value, RecordDecision* rec, const AccountUriShape& accounturi_shape) {
   auto fail = [rec](RecordReason code, absl::string_view text = {}) {
     rec->syntax = code;
     rec->text = text;
@@ -446,7 +471,9 @@ void ParseInto(absl::string_view value, RecordDecision* rec) {
     // SP/HTAB (trimmed) or the first byte the value may not contain.
     size_t start = eq + 1;
     while (start < size && IsSpTab(value[start])) ++start;
-    const size_t stop = ValueEnd(value, start);
+    size_t stop = absl::string_view::npos;
+    if (known == &seen_accounturi) stop = accounturi_shape(value, start);
+    if (stop == absl::string_view::npos) stop = ValueEnd(value, start);
     size_t next = stop;  // ';' or the end
     if (stop < size && value[stop] != ';') {
       while (next < size && IsSpTab(value[next])) ++next;
@@ -569,7 +596,7 @@ void AppendSyntaxProblem(const RecordDecision& rec, std::string* out) {
 
 ParsedRecord ParseRecordValue(absl::string_view value) {
   RecordDecision view;
-  ParseInto(value, &view);
+  ParseInto(value, &view, [](absl::string_view, size_t) { return absl::string_view::npos; });
   ParsedRecord rec;
   rec.issuer = NormalizeIssuer(view.issuer);
   if (view.syntax != RecordReason::kNone) {
@@ -737,6 +764,8 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
     return bad("hash_prefix", absl::StrFormat("is %d octets; 1..%d are required in hashed mode",
                                               b->hash_prefix_.size(), kMaxHashPrefixLength));
   }
+  b->prefix_is_value_bytes_ = true;
+  for (char c : b->hash_prefix_) b->prefix_is_value_bytes_ &= IsValueByte(c);
   if (b->thumbprints_.empty() || b->thumbprints_.size() > kMaxThumbprints) {
     return bad("thumbprints", absl::StrFormat("%d given; 1..%d are required in hashed mode",
                                               b->thumbprints_.size(), kMaxThumbprints));
@@ -840,7 +869,8 @@ std::vector<ExpectedAccountUri> AccountBinding::expected() const {
 // accounturi: sets r->reason to a malformed code (with its details) when the
 // value is not a well-formed value for this CA; otherwise records the
 // matched value in r->key, or sets kAccountUriMismatch in r->failed.
-void AccountBinding::CheckAccountUri(absl::string_view uri, RecordDecision* r) const {
+void AccountBinding::CheckAccountUri(absl::string_view uri, const Accepted* shaped,
+                                     RecordDecision* r) const {
   switch (mode_) {
     case AccountUriMode::kLegacyRaw:
       // Drafts -00/-01: the raw account URL, byte-exact. Constant-time
@@ -854,6 +884,16 @@ void AccountBinding::CheckAccountUri(absl::string_view uri, RecordDecision* r) c
       break;
   }
   const absl::string_view prefix = hash_prefix_;
+  if (shaped != nullptr) {
+    // DecideRecord saw <prefix><token>/<exactly N base64url characters>.
+    const absl::string_view hash = uri.substr(prefix.size() + shaped->token.size() + 1);
+    r->alg = shaped->alg;
+    if (!HasCanonicalTail(hash)) {
+      r->reason = RecordReason::kNonCanonicalHash;
+      return;
+    }
+    return MatchHash(hash, *shaped, r);
+  }
   if (uri.size() < prefix.size() || !BytesEqual(uri.data(), prefix.data(), prefix.size())) {
     r->reason = uri == account_url_ ? RecordReason::kRawAccountUrl
                                        : RecordReason::kNotUnderPrefix;
@@ -914,13 +954,21 @@ void AccountBinding::CheckAccountUri(absl::string_view uri, RecordDecision* r) c
     r->reason = RecordReason::kNonCanonicalHash;
     return;
   }
+  MatchHash(hash, *accepted, r);
+}
+
+// MatchHash compares a well-formed hash (canonical base64url of `alg`'s
+// length) with the expected values: sets r->key, or kAccountUriMismatch.
+void AccountBinding::MatchHash(absl::string_view hash, const Accepted& accepted,
+                               RecordDecision* r) const {
+  const HashAlg alg = accepted.alg;
   // A plain comparison: the value is not a secret (it is published in DNS,
   // and anyone who knows the account URL and key thumbprint can compute
   // it), so a constant-time compare would protect nothing here. The first
   // 8 octets rule out the other values at once; a candidate is then decoded
   // and compared whole (32, 48 or 64 octets, a word at a time).
   const uint64_t first = Prefix64(hash);
-  const size_t n = accepted->digest_length;
+  const size_t n = accepted.digest_length;
   unsigned char digest[EVP_MAX_MD_SIZE];
   bool decoded = false;
   for (size_t i = 0; i < expected_.size(); ++i) {
@@ -953,7 +1001,33 @@ bool AccountBinding::IsOurIssuer(absl::string_view issuer) const {
 }
 
 void AccountBinding::DecideRecord(const TxtRr& rr, RecordDecision* r) const {
-  ParseInto(r->value, r);
+  // Hashed mode: an accounturi of the expected shape, <prefix><accepted
+  // token>/<N base64url characters>, is recognized while it is read: its
+  // bytes are then all value bytes (the prefix's were checked in Create,
+  // tokens, '/' and base64url are), so it needs no byte scan, and
+  // CheckAccountUri only has the canonical tail and the comparison left.
+  const Accepted* shaped = nullptr;
+  auto accounturi_shape = [this, &shaped](absl::string_view value, size_t start) -> size_t {
+    if (!prefix_is_value_bytes_) return absl::string_view::npos;
+    const absl::string_view rest = value.substr(start);
+    const size_t p = hash_prefix_.size();
+    if (rest.size() <= p || !BytesEqual(rest.data(), hash_prefix_.data(), p)) {
+      return absl::string_view::npos;
+    }
+    for (const Accepted& a : algs_) {
+      const size_t t = a.token.size();
+      const size_t end = p + t + 1 + a.encoded_length;
+      if (rest.size() >= end && rest[p + t] == '/' &&
+          BytesEqual(rest.data() + p, a.token.data(), t) &&
+          (end == rest.size() || !IsValueByte(rest[end])) &&
+          AllBase64Url(rest.substr(p + t + 1, a.encoded_length))) {
+        shaped = &a;
+        return start + end;
+      }
+    }
+    return absl::string_view::npos;
+  };
+  ParseInto(r->value, r, accounturi_shape);
   // SPEC.md 2: a record for another CA is ignored completely, even if broken.
   if (!IsOurIssuer(r->issuer)) {
     r->verdict = RecordVerdict::kIgnored;
@@ -983,7 +1057,7 @@ void AccountBinding::DecideRecord(const TxtRr& rr, RecordDecision* r) const {
     r->reason = r->syntax;
     return;
   }
-  CheckAccountUri(*r->accounturi, r);
+  CheckAccountUri(*r->accounturi, shaped, r);
   if (r->reason != RecordReason::kNone) {
     r->verdict = RecordVerdict::kMalformed;
     return;

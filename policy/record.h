@@ -362,9 +362,12 @@ class AccountBinding {
 
  private:
   AccountBinding() = default;
+  struct Accepted;
   void DecideRecord(const TxtRr& rr, RecordDecision* r) const;
   bool IsOurIssuer(absl::string_view issuer) const;
-  void CheckAccountUri(absl::string_view accounturi, RecordDecision* r) const;
+  void CheckAccountUri(absl::string_view accounturi, const Accepted* shaped,
+                       RecordDecision* r) const;
+  void MatchHash(absl::string_view hash, const Accepted& accepted, RecordDecision* r) const;
   void AppendUnauthorized(const RecordDecision& r, std::string* out) const;
   void AppendAccountUriProblem(const RecordDecision& r, std::string* out) const;
 
@@ -411,6 +414,9 @@ class AccountBinding {
     uint8_t encoded_length;  // HashAlgEncodedLength (43, 64, 86)
   };
   absl::InlinedVector<Accepted, 3> algs_;
+  // Every byte of the prefix is a value byte (RFC 8659 section 4.2), so an
+  // accounturi that starts with it needs no byte check there.
+  bool prefix_is_value_bytes_ = false;
   absl::InlinedVector<Expected, 6> expected_;
   // The raw digests of the expected values, back to back.
   absl::InlinedVector<unsigned char, 6 * 32> digests_;

@@ -617,6 +617,38 @@ INSTANTIATE_TEST_SUITE_P(
                    "hash_algs[0]"}),
     [](const ::testing::TestParamInfo<BadContext>& info) { return info.param.name; });
 
+// The base64url check reads 16 characters at a time (the last block
+// overlapping): a byte that is not base64url is found at EVERY position of a
+// thumbprint and of a record's hash, whatever its byte class (RFC 4648
+// section 5; SPEC.md 3).
+TEST(AccountBinding, NonBase64UrlByteIsFoundAtEveryPosition) {
+  const std::string bad_bytes = std::string("+/=.@[`{:\x20\x7f\x80\xc1\xe1\xff", 15) + '\0';
+  const std::string hash = std::string(kHashFqdn).substr(std::string(kHashFqdn).size() - 43);
+  const std::string uri_head = std::string(kHashFqdn).substr(0, std::string(kHashFqdn).size() - 43);
+  absl::StatusOr<std::unique_ptr<AccountBinding>> good = AccountBinding::Create(Hashed());
+  ASSERT_TRUE(good.ok()) << good.status();
+  for (size_t pos = 0; pos < 43; ++pos) {
+    for (char c : bad_bytes) {
+      SCOPED_TRACE(absl::StrCat("position ", pos, " byte ", static_cast<int>(c)));
+      VerdictContext ctx = Hashed();
+      ctx.thumbprints[0][pos] = c;
+      absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(ctx);
+      ASSERT_FALSE(b.ok());
+      EXPECT_THAT(std::string(b.status().message()), HasSubstr("thumbprints[0]"));
+      std::string h = hash;
+      h[pos] = c;
+      EXPECT_NE((*good)->Evaluate({{Rec(uri_head + h)}}).outcome, Outcome::kValid);
+    }
+    // A base64url byte there is fine (the thumbprint is another key; the
+    // tail's unused bits aside).
+    if (pos < 42) {
+      VerdictContext ctx = Hashed();
+      ctx.thumbprints[0][pos] = ctx.thumbprints[0][pos] == '_' ? '-' : '_';
+      EXPECT_TRUE(AccountBinding::Create(ctx).ok()) << pos;
+    }
+  }
+}
+
 TEST(AccountBinding, RawModeNeedsNoKeys) {
   absl::StatusOr<std::unique_ptr<AccountBinding>> b = AccountBinding::Create(Raw());
   ASSERT_TRUE(b.ok()) << b.status();
