@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -55,6 +56,7 @@ struct Outcome {
 class RemoteObserverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    if (pki_ != nullptr) return;  // shared by both suites (the modes and the rest)
     tests::TestPkiOptions options;
     options.dir = TmpDir() + "/remote_observer_test_pki";
     absl::StatusOr<tests::TestPki> pki = tests::TestPki::Create(options);
@@ -99,6 +101,7 @@ class RemoteObserverTest : public ::testing::Test {
     options.tls = pki_->ClientTls(pki_->client(tests::kVaClientName), tests::kPerspectiveServerName);
     options.expected_id = "apnic-1";
     options.expected_rir = v1::RIR_APNIC;
+    options.use_stream = use_stream_;
     return options;
   }
 
@@ -122,10 +125,26 @@ class RemoteObserverTest : public ::testing::Test {
   v1::TlsServerConfig server_tls_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  bool use_stream_ = true;
 };
 tests::TestPki* RemoteObserverTest::pki_ = nullptr;
 
-TEST_F(RemoteObserverTest, ReturnsTheRemoteObservation) {
+// The behaviour every caller relies on is the same over the stream (the
+// default) and over unary calls.
+class RemoteObserverModeTest : public RemoteObserverTest,
+                               public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    use_stream_ = GetParam();
+    RemoteObserverTest::SetUp();
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, RemoteObserverModeTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Stream" : "Unary";
+                         });
+
+TEST_P(RemoteObserverModeTest, ReturnsTheRemoteObservation) {
   std::unique_ptr<RemoteObserver> remote = Make(Options());
   ASSERT_NE(remote, nullptr);
   Outcome out;
@@ -138,7 +157,7 @@ TEST_F(RemoteObserverTest, ReturnsTheRemoteObservation) {
   EXPECT_EQ(out.result->txt().lookup().qname(), "_validation-persist.example.test");
 }
 
-TEST_F(RemoteObserverTest, ErrorsKeepTheirCodeAndNameThePerspective) {
+TEST_P(RemoteObserverModeTest, ErrorsKeepTheirCodeAndNameThePerspective) {
   struct Case {
     std::string name;
     RemoteObserver::Options options;
@@ -186,7 +205,7 @@ TEST_F(RemoteObserverTest, ErrorsKeepTheirCodeAndNameThePerspective) {
   }
 }
 
-TEST_F(RemoteObserverTest, AnswersDeadlineExceededByTheDeadline) {
+TEST_P(RemoteObserverModeTest, AnswersDeadlineExceededByTheDeadline) {
   observer_.Hold();
   std::unique_ptr<RemoteObserver> remote = Make(Options());
   ASSERT_NE(remote, nullptr);
@@ -201,7 +220,7 @@ TEST_F(RemoteObserverTest, AnswersDeadlineExceededByTheDeadline) {
   EXPECT_LT(took, absl::Seconds(2));
 }
 
-TEST_F(RemoteObserverTest, ManyCallsInFlightOnOneChannel) {
+TEST_P(RemoteObserverModeTest, ManyCallsInFlightOnOneChannel) {
   observer_.Hold();
   std::unique_ptr<RemoteObserver> remote = Make(Options());
   ASSERT_NE(remote, nullptr);
@@ -222,9 +241,11 @@ TEST_F(RemoteObserverTest, ManyCallsInFlightOnOneChannel) {
     EXPECT_EQ(outs[i]->result->txt().lookup().qname(),
               absl::StrCat("_validation-persist.n", i, ".example.test"));
   }
+  // Over the stream: all of them on ONE ObserveStream call.
+  EXPECT_EQ(remote->StreamsStarted(), GetParam() ? 1 : 0);
 }
 
-TEST_F(RemoteObserverTest, DestructorCancelsCallsInFlight) {
+TEST_P(RemoteObserverModeTest, DestructorCancelsCallsInFlight) {
   observer_.Hold();
   std::unique_ptr<RemoteObserver> remote = Make(Options());
   ASSERT_NE(remote, nullptr);
@@ -239,7 +260,7 @@ TEST_F(RemoteObserverTest, DestructorCancelsCallsInFlight) {
 // A perspective that was down for a while (here 20 s, while the VA kept
 // asking) is used again within ~1 s of coming back: gRPC's default backoff
 // would by then wait ~10 s between connection attempts (1 s x 1.6^n).
-TEST_F(RemoteObserverTest, RestartedPerspectiveIsUsedAgainWithinTwoAndAHalfSeconds) {
+TEST_P(RemoteObserverModeTest, RestartedPerspectiveIsUsedAgainWithinTwoAndAHalfSeconds) {
   std::unique_ptr<RemoteObserver> remote = Make(Options());
   ASSERT_NE(remote, nullptr);
   ASSERT_TRUE(remote->WaitForConnected(absl::Now() + absl::Seconds(5)));
@@ -273,6 +294,101 @@ TEST_F(RemoteObserverTest, RestartedPerspectiveIsUsedAgainWithinTwoAndAHalfSecon
   const absl::Duration took = absl::Now() - restarted;
   ASSERT_TRUE(answered);
   EXPECT_LT(took, absl::Milliseconds(2500)) << "reached again only after " << took;
+}
+
+// A perspective built before ObserveStream: it answers the stream with
+// UNIMPLEMENTED; the observer asks the same request again as a unary call
+// (nothing was observed) and keeps to unary calls afterwards.
+class UnaryOnlyPerspective final : public v1::Perspective::Service {
+ public:
+  grpc::Status Observe(grpc::ServerContext*, const v1::ObserveRequest* request,
+                       v1::Observation* response) override {
+    ++calls;
+    *response = *EchoObservation(*request);
+    response->set_perspective_id("apnic-1");
+    response->set_rir(v1::RIR_APNIC);
+    response->set_request_id(request->request_id());
+    return grpc::Status::OK;
+  }
+  std::atomic<int> calls{0};
+};
+
+TEST_F(RemoteObserverTest, FallsBackToUnaryCallsAgainstAPerspectiveWithoutObserveStream) {
+  server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  server_->Wait();
+  UnaryOnlyPerspective old;
+  auto creds = common::MakeServerCredentials(server_tls_, "127.0.0.1:0");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", *creds, &port_);
+  builder.RegisterService(&old);
+  server_ = builder.BuildAndStart();
+  ASSERT_NE(server_, nullptr);
+
+  std::unique_ptr<RemoteObserver> remote = Make(Options());
+  ASSERT_NE(remote, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    Outcome out;
+    remote->Observe(Request(absl::StrCat("n", i, ".example.test"), absl::StrCat("id-", i)),
+                    absl::Now() + absl::Seconds(5), out.Callback());
+    ASSERT_TRUE(out.done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    ASSERT_TRUE(out.result.ok()) << out.result.status();
+    EXPECT_EQ(out.result->request_id(), absl::StrCat("id-", i));
+    EXPECT_EQ(out.result->txt().lookup().qname(),
+              absl::StrCat("_validation-persist.n", i, ".example.test"));
+  }
+  EXPECT_EQ(old.calls.load(), 3);
+  EXPECT_EQ(remote->StreamsStarted(), 1);  // tried once, then unary
+}
+
+// When the stream breaks under them (here the perspective goes away), the
+// requests it carried fail UNAVAILABLE at once - not at their deadline - so
+// the VA decides without them; the next request opens a new stream.
+TEST_F(RemoteObserverTest, BrokenStreamFailsItsRequestsAtOnceAndTheNextOneReopens) {
+  observer_.Hold();
+  std::unique_ptr<RemoteObserver> remote = Make(Options());
+  ASSERT_NE(remote, nullptr);
+  constexpr int kCalls = 5;
+  std::vector<std::unique_ptr<Outcome>> outs;
+  for (int i = 0; i < kCalls; ++i) {
+    outs.push_back(std::make_unique<Outcome>());
+    remote->Observe(Request(absl::StrCat("n", i, ".example.test"), absl::StrCat("id-", i)),
+                    absl::Now() + absl::Seconds(30), outs.back()->Callback());
+  }
+  ASSERT_TRUE(observer_.WaitForHeld(kCalls));
+  EXPECT_EQ(remote->StreamsStarted(), 1);
+  const int port = port_;
+  const absl::Time broken = absl::Now();
+  std::thread stop([this]() {
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    server_->Wait();
+  });
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(outs[i]->done.WaitForNotificationWithTimeout(absl::Seconds(10))) << i;
+    EXPECT_EQ(outs[i]->result.status().code(), absl::StatusCode::kUnavailable)
+        << outs[i]->result.status();
+    EXPECT_THAT(std::string(outs[i]->result.status().message()),
+                HasSubstr(absl::StrCat("perspective apnic-1 at 127.0.0.1:", port)));
+  }
+  EXPECT_LT(absl::Now() - broken, absl::Seconds(5));
+  observer_.Release();
+  stop.join();
+  server_.reset();
+
+  StartServer(absl::StrCat("127.0.0.1:", port));
+  ASSERT_EQ(port_, port);
+  bool answered = false;
+  for (int attempt = 0; attempt < 100 && !answered; ++attempt) {
+    Outcome out;
+    remote->Observe(Request("again.example.test"), absl::Now() + absl::Seconds(1),
+                    out.Callback());
+    ASSERT_TRUE(out.done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+    answered = out.result.ok();
+    if (!answered) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(answered);
+  EXPECT_GE(remote->StreamsStarted(), 2);
 }
 
 TEST(RemoteObserverCreateTest, RefusesIncompleteOptions) {
