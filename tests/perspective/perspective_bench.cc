@@ -19,6 +19,7 @@
 //
 //   bazel run --config=opt //tests/perspective:perspective_bench --
 //       [--seconds=3] [--warmup=0.5] [--concurrency=1,16,64] [--leaf_names=60000]
+//       [--nostream]
 // (one command line)
 //
 // The floor for Observe at concurrency C: one Observe costs one gRPC call and
@@ -57,6 +58,9 @@
 #include "tests/pki/test_pki.h"
 
 ABSL_FLAG(double, seconds, 3.0, "Measured seconds per run.");
+ABSL_FLAG(bool, stream, true,
+          "Observe over RemoteObserver's long-lived ObserveStream (the VA's default); "
+          "--nostream: one unary Observe call each.");
 ABSL_FLAG(double, warmup, 0.5, "Warm-up seconds before each measured run (not counted).");
 ABSL_FLAG(std::vector<std::string>, concurrency, std::vector<std::string>({"1", "16", "64"}),
           "Calls in flight, comma-separated.");
@@ -180,6 +184,7 @@ int Main(int argc, char** argv) {
   remote_options.tls = client_tls;
   remote_options.expected_id = "bench-1";
   remote_options.expected_rir = v1::RIR_ARIN;
+  remote_options.use_stream = absl::GetFlag(FLAGS_stream);
   absl::StatusOr<std::unique_ptr<perspective::RemoteObserver>> remote =
       perspective::RemoteObserver::Create(remote_options);
   if (!remote.ok()) Die(remote.status(), "remote observer");
@@ -199,8 +204,10 @@ int Main(int argc, char** argv) {
   std::printf(
       "\n%d x %.1f s per measurement after %.1f s warm-up; closed loop, C calls in flight;\n"
       "workloads interleaved per repeat; cpu/op and cs/op (context switches) count the client\n"
-      "and its server process (echo server / vantage-perspective; knotd not counted)\n\n",
-      repeats, seconds, warmup);
+      "and its server process (echo server / vantage-perspective; knotd not counted);\n"
+      "Observe over %s\n\n",
+      repeats, seconds, warmup,
+      absl::GetFlag(FLAGS_stream) ? "one ObserveStream" : "unary calls");
   PrintHeader();
   const std::vector<std::string> workloads = absl::GetFlag(FLAGS_workloads);
   auto want = [&workloads](absl::string_view w) {
