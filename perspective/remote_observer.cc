@@ -326,12 +326,17 @@ void RemoteObserver::OnStreamDone(Stream* stream, const grpc::Status& status) {
     std::move(pending.done)(failure);
   }
   // Forget the stream only after every `done` ran, so the destructor waits
-  // for them. The reactor is deleted here, its last reaction.
-  std::shared_ptr<Stream> self;
+  // for them. The reactor is deleted here, its last reaction, and UNDER mu_
+  // (as a unary Call is): its ClientContext holds a reference to the
+  // channel, and were it deleted after the destructor saw the observer idle
+  // and dropped its own, the channel would be destroyed on this callback
+  // thread of its own completion queue (gRPC then frees that queue twice;
+  // ASan caught it in PerspectiveE2eTest.OnlyTheVaMayCall).
   absl::MutexLock lock(&mu_);
   auto it = streams_.find(stream);
-  self = std::move(it->second);
+  std::shared_ptr<Stream> self = std::move(it->second);
   streams_.erase(it);
+  self.reset();
 }
 
 absl::StatusOr<v1::Observation> RemoteObserver::StreamResult(
