@@ -1,8 +1,11 @@
 #include "common/config_util.h"
 
+#include <utility>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/tls.h"
 
 namespace vantage::common {
 
@@ -45,6 +48,37 @@ void CheckDuration(bool has, const google::protobuf::Duration& d, absl::string_v
     problems->push_back(absl::StrCat(field, ": must be within ", absl::FormatDuration(min),
                                      " .. ", absl::FormatDuration(max), ", got ",
                                      absl::FormatDuration(*value)));
+  }
+}
+
+namespace {
+
+bool IsWildcardHost(absl::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+}  // namespace
+
+void HealthAddressProblems(absl::string_view health_address, absl::string_view listen_address,
+                           absl::string_view metrics_address, std::vector<std::string>* problems) {
+  if (health_address.empty()) return;
+  absl::StatusOr<HostPort> health = SplitHostPort(health_address);
+  if (!health.ok()) {
+    problems->push_back(absl::StrCat("health_address: ", health.status().message()));
+    return;
+  }
+  if (health->port == "0") return;  // any free port: cannot collide
+  const std::pair<absl::string_view, absl::string_view> others[] = {
+      {"listen_address", listen_address}, {"metrics_address", metrics_address}};
+  for (const auto& [field, address] : others) {
+    absl::StatusOr<HostPort> other = SplitHostPort(address);
+    if (address.empty() || !other.ok() || other->port != health->port) continue;
+    if (other->host == health->host || IsWildcardHost(other->host) ||
+        IsWildcardHost(health->host)) {
+      problems->push_back(absl::StrCat("health_address: ", Quoted(health_address),
+                                       " is the port of ", field, " ", Quoted(address),
+                                       "; the plaintext health listener needs its own port"));
+    }
   }
 }
 

@@ -31,6 +31,12 @@ google::protobuf::Duration DurationToProto(absl::Duration d);
 void CheckDuration(bool has, const google::protobuf::Duration& d, absl::string_view field,
                    absl::Duration min, absl::Duration max, std::vector<std::string>* problems);
 
+// HealthAddressProblems checks the optional `health_address` field (the
+// plaintext health-only listener): a HOST:PORT, and not the address of the
+// main server or of /metrics (with a fixed port).
+void HealthAddressProblems(absl::string_view health_address, absl::string_view listen_address,
+                           absl::string_view metrics_address, std::vector<std::string>* problems);
+
 // IsInstanceId: the rule of perspective and VA ids - 1..63 characters of
 // [a-z0-9-] (proto/config.proto).
 bool IsInstanceId(absl::string_view id);

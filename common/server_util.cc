@@ -76,12 +76,26 @@ absl::StatusOr<GrpcServer> StartGrpcServer(
   return out;
 }
 
-void SetHealth(grpc::Server& server, const std::vector<std::string>& service_names,
-               bool serving) {
-  grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
-  if (health == nullptr) return;
-  for (const std::string& name : service_names) health->SetServingStatus(name, serving);
-  health->SetServingStatus(serving);
+absl::StatusOr<GrpcServer> StartHealthServer(const std::string& health_address) {
+  // No Vantage service here: only what EnableDefaultHealthCheckService adds.
+  absl::StatusOr<GrpcServer> started =
+      StartGrpcServer(health_address, grpc::InsecureServerCredentials(), {}, 4096);
+  if (!started.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("health_address: cannot listen on ", health_address));
+  }
+  return started;
+}
+
+void SetHealth(const std::vector<grpc::Server*>& servers,
+               const std::vector<std::string>& service_names, bool serving) {
+  for (grpc::Server* server : servers) {
+    if (server == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+    if (health == nullptr) continue;
+    for (const std::string& name : service_names) health->SetServingStatus(name, serving);
+    health->SetServingStatus(serving);
+  }
 }
 
 }  // namespace vantage::common

@@ -53,8 +53,17 @@ absl::StatusOr<GrpcServer> StartGrpcServer(
     const std::string& listen_address, std::shared_ptr<grpc::ServerCredentials> credentials,
     const std::vector<grpc::Service*>& services, int max_request_bytes);
 
-// SetHealth marks the server (and each service named) SERVING or NOT_SERVING.
-void SetHealth(grpc::Server& server, const std::vector<std::string>& service_names, bool serving);
+// StartHealthServer listens on `health_address` in PLAINTEXT and serves
+// grpc.health.v1 only (plus reflection, which then lists just that): the
+// kubelet's native gRPC probes present no client certificate, so they
+// cannot use the mTLS port. Mirror the main server's status onto it with
+// SetHealth. UNAVAILABLE when the address cannot be bound.
+absl::StatusOr<GrpcServer> StartHealthServer(const std::string& health_address);
+
+// SetHealth marks each server that is not null (and each service named on
+// it) SERVING or NOT_SERVING: the main server and its health listener.
+void SetHealth(const std::vector<grpc::Server*>& servers,
+               const std::vector<std::string>& service_names, bool serving);
 
 }  // namespace vantage::common
 

@@ -162,6 +162,8 @@ std::vector<std::string> PerspectiveConfigProblems(const v1::PerspectiveConfig& 
       problems.push_back(absl::StrCat("metrics_address: ", hp.status().message()));
     }
   }
+  common::HealthAddressProblems(config.health_address(), config.listen_address(),
+                                config.metrics_address(), &problems);
   CheckDuration(config.has_shutdown_grace(), config.shutdown_grace(), "shutdown_grace",
                   absl::ZeroDuration(), kMaxShutdownGrace, &problems);
   return problems;

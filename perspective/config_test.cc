@@ -72,6 +72,12 @@ TEST(PerspectiveConfigProblemsTest, EachRuleNamesItsField) {
        {"listen_address: address \"8443\" is not HOST:PORT (missing :PORT)"}},
       {"bad_metrics", R"pb(metrics_address: "[::1]")pb",
        {"metrics_address: address \"[::1]\" is not HOST:PORT (missing :PORT after ']')"}},
+      {"good_health", R"pb(health_address: "[::]:8081")pb", {}},
+      {"bad_health", R"pb(health_address: "localhost")pb",
+       {"health_address: address \"localhost\" is not HOST:PORT (missing :PORT)"}},
+      {"health_on_metrics_port", R"pb(health_address: "[::]:9090")pb",
+       {"health_address: \"[::]:9090\" is the port of metrics_address \"0.0.0.0:9090\"; the "
+        "plaintext health listener needs its own port"}},
       {"lookup_timeout_too_short", R"pb(resolver { lookup_timeout { nanos: 5000000 } })pb",
        {"resolver.lookup_timeout: must be within 100ms .. 1m, got 5ms"}},
       {"lookup_timeout_invalid",

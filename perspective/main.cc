@@ -7,6 +7,7 @@
 // once; exit 2), starts the libunbound observer, serves vantage.v1.Perspective
 // with mTLS (plus grpc.health.v1 and server reflection) and /metrics, and
 // prints one line per endpoint on stdout once it is ready:
+//   vantage-perspective health on HOST:PORT         (when health_address is set)
 //   vantage-perspective metrics on HOST:PORT        (when metrics_address is set)
 //   vantage-perspective listening on HOST:PORT      (always last)
 // On SIGTERM/SIGINT: health NOT_SERVING, new calls refused, in-flight calls
@@ -143,7 +144,19 @@ int Run(int argc, char** argv) {
   std::unique_ptr<grpc::Server> server = std::move(started_server->server);
   // grpc.health.v1: "" (the server) and the service by name.
   const std::vector<std::string> service_names = {v1::Perspective::service_full_name()};
-  common::SetHealth(*server, service_names, true);
+  // The kubelet's probes: a plaintext, health-only listener (proto/config.proto).
+  std::unique_ptr<grpc::Server> health;
+  if (!config->health_address().empty()) {
+    absl::StatusOr<common::GrpcServer> started = common::StartHealthServer(config->health_address());
+    if (!started.ok()) {
+      std::fprintf(stderr, "vantage-perspective: %s\n", started.status().ToString().c_str());
+      server->Shutdown();
+      return 1;
+    }
+    health = std::move(started->server);
+    std::printf("vantage-perspective health on %s\n", started->address.c_str());
+  }
+  common::SetHealth({server.get(), health.get()}, service_names, true);
 
   std::unique_ptr<common::MetricsServer> metrics;
   if (!config->metrics_address().empty()) {
@@ -175,7 +188,7 @@ int Run(int argc, char** argv) {
                    absl::FormatDuration(grace)));
   // Load balancers and the VA's health checks see NOT_SERVING at once; new
   // Observe calls fail UNAVAILABLE while running ones finish.
-  common::SetHealth(*server, service_names, false);
+  common::SetHealth({server.get(), health.get()}, service_names, false);
   (*service)->StartDraining();
   if (!(*service)->WaitUntilIdle(absl::Now() + grace)) {
     common::LogLine(absl::StrCat("shutdown grace expired with ", (*service)->InFlight(),
@@ -186,6 +199,7 @@ int Run(int argc, char** argv) {
   }
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   server->Wait();
+  if (health != nullptr) health->Shutdown(absl::ToChronoTime(absl::Now()));
   metrics.reset();
   observer->reset();
   common::LogLine("stopped");

@@ -170,6 +170,8 @@ std::vector<std::string> VaConfigProblems(const v1::VaConfig& config, absl::Time
       add(absl::StrCat("metrics_address: ", hp.status().message()));
     }
   }
+  common::HealthAddressProblems(config.health_address(), config.listen_address(),
+                                config.metrics_address(), &problems);
   return problems;
 }
 

@@ -129,8 +129,35 @@ INSTANTIATE_TEST_SUITE_P(
                c->set_listen_address("0.0.0.0:443");
                c->mutable_tls()->set_insecure_plaintext(true);
              },
-             "tls.insecure_plaintext"}),
+             "tls.insecure_plaintext"},
+        Case{"HealthNotHostPort", [](v1::VaConfig* c) { c->set_health_address("8081"); },
+             "health_address: address \"8081\" is not HOST:PORT"},
+        Case{"HealthOnTheMainPort",
+             [](v1::VaConfig* c) {
+               c->set_listen_address("[::]:8443");
+               c->set_health_address("0.0.0.0:8443");
+             },
+             "health_address: \"0.0.0.0:8443\" is the port of listen_address \"[::]:8443\"; "
+             "the plaintext health listener needs its own port"},
+        Case{"HealthOnTheMetricsPort",
+             [](v1::VaConfig* c) {
+               c->set_metrics_address("10.0.0.9:9090");
+               c->set_health_address("[::]:9090");
+             },
+             "is the port of metrics_address \"10.0.0.9:9090\""}),
     [](const auto& info) { return info.param.name; });
+
+TEST(VaConfigProblems, HealthAddressOnItsOwnPortIsFine) {
+  v1::VaConfig c = Valid();
+  c.set_listen_address("[::]:8443");
+  c.set_metrics_address("[::]:9090");
+  c.set_health_address("[::]:8081");
+  EXPECT_THAT(VaConfigProblems(c, Date(2027, 1, 1)), IsEmpty());
+  // The same port on two different specific addresses does not collide.
+  c.set_listen_address("10.0.0.1:8443");
+  c.set_health_address("10.0.0.2:8443");
+  EXPECT_THAT(VaConfigProblems(c, Date(2027, 1, 1)), IsEmpty());
+}
 
 TEST(VaConfigProblems, ReportsEveryProblemAtOnce) {
   v1::VaConfig c = Valid();

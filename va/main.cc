@@ -8,6 +8,7 @@
 // (primary) libunbound perspective and a long-lived mTLS channel to every
 // remote perspective, serves vantage.v1.ValidationAuthority with mTLS (plus
 // grpc.health.v1 and reflection) and /metrics, and prints once ready:
+//   vantage-va health on HOST:PORT        (when health_address is set)
 //   vantage-va metrics on HOST:PORT       (when metrics_address is set)
 //   vantage-va listening on HOST:PORT     (always last)
 // On SIGTERM/SIGINT: health NOT_SERVING, new calls refused, validations
@@ -272,7 +273,18 @@ int Run(int argc, char** argv) {
       common::StartGrpcServer(config->listen_address(), *credentials, {&service}, kMaxRequestBytes);
   if (!server.ok()) return Fail(1, server.status().ToString());
   const std::vector<std::string> service_names = {v1::ValidationAuthority::service_full_name()};
-  common::SetHealth(*server->server, service_names, true);
+  // The kubelet's probes: a plaintext, health-only listener (proto/config.proto).
+  std::unique_ptr<grpc::Server> health;
+  if (!config->health_address().empty()) {
+    absl::StatusOr<common::GrpcServer> started = common::StartHealthServer(config->health_address());
+    if (!started.ok()) {
+      server->server->Shutdown();
+      return Fail(1, started.status().ToString());
+    }
+    health = std::move(started->server);
+    std::printf("vantage-va health on %s\n", started->address.c_str());
+  }
+  common::SetHealth({server->server.get(), health.get()}, service_names, true);
 
   std::unique_ptr<common::MetricsServer> metrics;
   if (!config->metrics_address().empty()) {
@@ -300,7 +312,7 @@ int Run(int argc, char** argv) {
   const absl::Duration grace = ShutdownGrace(*config);
   common::LogLine(absl::StrCat("received ", sig, ": draining ", (*va)->in_flight(),
                                " validations for up to ", absl::FormatDuration(grace)));
-  common::SetHealth(*server->server, service_names, false);
+  common::SetHealth({server->server.get(), health.get()}, service_names, false);
   service.StartDraining();
   if (!(*va)->Drain(absl::Now() + grace)) {
     common::LogLine(absl::StrCat("shutdown grace expired with ", (*va)->in_flight(),
@@ -308,6 +320,7 @@ int Run(int argc, char** argv) {
   }
   server->server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   server->server->Wait();
+  if (health != nullptr) health->Shutdown(absl::ToChronoTime(absl::Now()));
   // Remote calls still running are cancelled (CANCELLED evidence), the
   // primary's pending lookups end with UNAVAILABLE; then the VA is idle.
   remotes.clear();

@@ -287,6 +287,9 @@ def check_workload(overlay, where, w, objects, configs):
                 port = c.get(probe, {}).get(kind, {}).get("port")
                 if isinstance(port, str) and port not in ports:
                     problem("%s: %s uses unknown port %s" % (cw, probe, port))
+                if kind == "grpc" and port is not None and port not in ports.values():
+                    # Kubernetes takes only a number here.
+                    problem("%s: %s grpc port %s is not a container port" % (cw, probe, port))
         image = c.get("image", "")
         last = image.rsplit("/", 1)[-1]
         if "/" not in image or image.endswith(":latest") or (":" not in last and "@" not in last):
@@ -364,6 +367,18 @@ def check_workload(overlay, where, w, objects, configs):
         metrics = one(config, "metrics_address", "")
         if not metrics.endswith(":%d" % ports.get("metrics", -1)):
             problem("%s: metrics_address %s is not the metrics port %s" % (cw, metrics, ports.get("metrics")))
+        # gRPC probes must reach the plaintext health listener: the gRPC
+        # port is mTLS and the kubelet presents no certificate.
+        health = one(config, "health_address", "")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            grpc_probe = c.get(probe, {}).get("grpc")
+            if grpc_probe is None:
+                continue
+            if not health:
+                problem("%s: %s is a gRPC probe but the config sets no health_address" % (cw, probe))
+            elif not health.endswith(":%s" % grpc_probe.get("port")):
+                problem("%s: %s probes port %s, the config's health_address is %s" %
+                        (cw, probe, grpc_probe.get("port"), health))
     return labels
 
 

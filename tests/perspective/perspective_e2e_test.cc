@@ -104,6 +104,26 @@ class PerspectiveE2eTest : public ::testing::Test {
     return channel.ok() ? *channel : nullptr;
   }
 
+  // HealthChannel: plaintext, to the health-only listener (health_address).
+  static std::shared_ptr<grpc::Channel> HealthChannel(const PerspectiveProcess& p) {
+    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", p.health_port()),
+                               grpc::InsecureChannelCredentials());
+  }
+
+  // HealthOf: grpc.health.v1 Check of `service` over `channel`; UNKNOWN
+  // when the call itself fails.
+  static grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
+      const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "") {
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status status = health->Check(&ctx, request, &response);
+    return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
+  }
+
   static absl::StatusOr<std::string> Scrape(const PerspectiveProcess& p) {
     return HttpGet("127.0.0.1", p.metrics_port(), "/metrics");
   }
@@ -556,6 +576,36 @@ TEST_F(PerspectiveE2eTest, HealthAndReflection) {
   EXPECT_TRUE(stream->Finish().ok());
 }
 
+// The kubelet's native gRPC probes present no client certificate: the
+// health_address listener answers them in plaintext, and serves nothing else.
+TEST_F(PerspectiveE2eTest, PlaintextHealthListenerServesOnlyHealth) {
+  PerspectiveProcess::Options options;
+  options.config = BaseConfig();
+  options.config.set_health_address("127.0.0.1:0");
+  absl::StatusOr<std::unique_ptr<PerspectiveProcess>> started = PerspectiveProcess::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  PerspectiveProcess& p = **started;
+  ASSERT_NE(p.health_port(), 0);
+  ASSERT_NE(p.health_port(), p.port());
+  const std::shared_ptr<grpc::Channel> plain = HealthChannel(p);
+  for (const std::string& service : {std::string(""), std::string("vantage.v1.Perspective")}) {
+    SCOPED_TRACE(service);
+    EXPECT_EQ(HealthOf(plain, service), grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  // An unknown service name is NOT_FOUND (UNKNOWN here), as on the main port.
+  EXPECT_EQ(HealthOf(plain, "vantage.v1.Nothing"), grpc::health::v1::HealthCheckResponse::UNKNOWN);
+  // Observe is not served there, not even to a caller the main port allows.
+  auto stub = v1::Perspective::NewStub(plain);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  v1::Observation observation;
+  const grpc::Status observe = stub->Observe(&ctx, Request("example.test"), &observation);
+  EXPECT_EQ(observe.error_code(), grpc::StatusCode::UNIMPLEMENTED) << observe.error_message();
+  // The main port still wants mTLS: a plaintext health check there fails.
+  EXPECT_EQ(HealthOf(grpc::CreateChannel(p.address(), grpc::InsecureChannelCredentials())),
+            grpc::health::v1::HealthCheckResponse::UNKNOWN);
+}
+
 TEST_F(PerspectiveE2eTest, MetricsCountersMove) {
   const std::string lookups =
       "vantage_perspective_lookups_total{dnssec=\"secure\",kind=\"txt_persist\",rcode=\"NOERROR\"}";
@@ -596,21 +646,17 @@ TEST_F(PerspectiveE2eTest, GracefulShutdownDrainsInFlightCalls) {
   options.config.mutable_resolver()->set_infra_cache_max_rtt_ms(5000);
   options.config.mutable_resolver()->mutable_lookup_timeout()->set_seconds(2);
   options.config.mutable_shutdown_grace()->set_seconds(10);
+  options.config.set_health_address("127.0.0.1:0");
   absl::StatusOr<std::unique_ptr<PerspectiveProcess>> started = PerspectiveProcess::Start(options);
   ASSERT_TRUE(started.ok()) << started.status();
   PerspectiveProcess& p = **started;
   std::unique_ptr<RemoteObserver> va = Client(p);
   ASSERT_NE(va, nullptr);
-  auto health = grpc::health::v1::Health::NewStub(VaChannel(p));
-  auto check = [&]() {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    const grpc::Status status = health->Check(&ctx, request, &response);
-    return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
-  };
+  const std::shared_ptr<grpc::Channel> main_channel = VaChannel(p);
+  const std::shared_ptr<grpc::Channel> health_channel = HealthChannel(p);
+  auto check = [&]() { return HealthOf(main_channel); };
   ASSERT_EQ(check(), grpc::health::v1::HealthCheckResponse::SERVING);
+  ASSERT_EQ(HealthOf(health_channel), grpc::health::v1::HealthCheckResponse::SERVING);
 
   absl::Notification done;
   absl::StatusOr<v1::Observation> in_flight;
@@ -637,6 +683,10 @@ TEST_F(PerspectiveE2eTest, GracefulShutdownDrainsInFlightCalls) {
     status = check();
   }
   EXPECT_EQ(status, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // The kubelet sees it too (on the plaintext health listener).
+  EXPECT_EQ(HealthOf(health_channel), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(HealthOf(health_channel, "vantage.v1.Perspective"),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   ASSERT_FALSE(done.HasBeenNotified()) << "the in-flight call ended before the drain was seen";
   absl::StatusOr<v1::Observation> refused = ObserveSync(*va, Request("example.test"));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);

@@ -84,6 +84,14 @@ absl::StatusOr<std::unique_ptr<PerspectiveProcess>> PerspectiveProcess::Start(
     if (!metrics_port.ok()) return metrics_port.status();
     p->metrics_port_ = *metrics_port;
   }
+  if (!options.config.health_address().empty()) {
+    absl::StatusOr<std::string> health =
+        p->process_->WaitForOutput("vantage-perspective health on ", absl::Seconds(1));
+    if (!health.ok()) return health.status();
+    absl::StatusOr<int> health_port = PortOf(*health);
+    if (!health_port.ok()) return health_port.status();
+    p->health_port_ = *health_port;
+  }
   return p;
 }
 

@@ -46,6 +46,8 @@ class PerspectiveProcess {
   int port() const { return port_; }
   // metrics_port is the bound /metrics port (0 without metrics_address).
   int metrics_port() const { return metrics_port_; }
+  // health_port is the bound plaintext health port (0 without health_address).
+  int health_port() const { return health_port_; }
   const std::string& config_path() const { return config_path_; }
   harness::Subprocess& process() { return *process_; }
 
@@ -55,6 +57,7 @@ class PerspectiveProcess {
   std::string address_;
   int port_ = 0;
   int metrics_port_ = 0;
+  int health_port_ = 0;
   std::string config_path_;
 };
 

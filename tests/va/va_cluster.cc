@@ -116,6 +116,14 @@ absl::StatusOr<std::unique_ptr<VaProcess>> VaProcess::Start(const Options& optio
     if (!mport.ok()) return mport.status();
     p->metrics_port_ = *mport;
   }
+  if (!options.config.health_address().empty()) {
+    absl::StatusOr<std::string> health =
+        p->process_->WaitForOutput("vantage-va health on ", absl::Seconds(1));
+    if (!health.ok()) return health.status();
+    absl::StatusOr<int> hport = PortAfterColon(*health);
+    if (!hport.ok()) return hport.status();
+    p->health_port_ = *hport;
+  }
   return p;
 }
 

@@ -69,6 +69,8 @@ class VaProcess {
   static absl::StatusOr<std::unique_ptr<VaProcess>> Start(const Options& options);
   const std::string& address() const { return address_; }
   int metrics_port() const { return metrics_port_; }
+  // health_port: the plaintext health listener's port (0 without health_address).
+  int health_port() const { return health_port_; }
   harness::Subprocess& process() { return *process_; }
 
  private:
@@ -76,6 +78,7 @@ class VaProcess {
   std::unique_ptr<harness::Subprocess> process_;
   std::string address_;
   int metrics_port_ = 0;
+  int health_port_ = 0;
 };
 
 // VaBinary / VantagectlBinary: paths in the runfiles.

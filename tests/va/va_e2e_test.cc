@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,14 +17,32 @@
 #include "common/tls.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/perspective/health_probe.grpc.pb.h"
+#include "tests/perspective/reflection_probe.grpc.pb.h"
 #include "tests/pg/postgres_server.h"
 #include "tests/va/va_cluster.h"
 
 namespace vantage::tests {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::AnyOf;
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using Health = grpc::health::v1::HealthCheckResponse;
+
+// HealthOf: grpc.health.v1 Check of `service` over `channel`; UNKNOWN when
+// the call itself fails.
+Health::ServingStatus HealthOf(const std::shared_ptr<grpc::Channel>& channel,
+                               const std::string& service = "") {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  Health response;
+  return stub->Check(&ctx, request, &response).ok() ? response.status() : Health::UNKNOWN;
+}
 
 // Each test publishes under its own name so that no test sees another's
 // cached records.
@@ -468,6 +487,104 @@ TEST(VaE2ePostgresTest, StoreOutageFailsClosedThenRecovers) {
   auto again = (*cluster)->Validate("pg.example.test", acct->url);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->outcome(), v1::OUTCOME_VALID) << again->problem().detail();
+}
+
+// grpc.health.v1 and reflection on the RA port (mTLS), the plaintext
+// health-only listener for the kubelet, and a graceful shutdown: SIGTERM
+// turns health NOT_SERVING on both, refuses new validations, lets the one in
+// flight finish with its answer, and exits 0.
+TEST_F(VaE2eTest, HealthReflectionAndGracefulShutdown) {
+  v1::VaConfig config = cluster_->VaConfig();
+  config.set_health_address("127.0.0.1:0");
+  config.mutable_shutdown_grace()->set_seconds(10);
+  ASSERT_TRUE(cluster_->StartVa(config).ok());
+  ASSERT_NE(cluster_->va().health_port(), 0);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> ra = common::CreateChannel(
+      cluster_->va().address(),
+      cluster_->pki().ClientTls(cluster_->pki().client(kRaClientName), kVaServerName));
+  ASSERT_TRUE(ra.ok()) << ra.status();
+  const std::shared_ptr<grpc::Channel> plain = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", cluster_->va().health_port()), grpc::InsecureChannelCredentials());
+  for (const std::string& service : {std::string(""), std::string("vantage.v1.ValidationAuthority")}) {
+    SCOPED_TRACE(service);
+    EXPECT_EQ(HealthOf(*ra, service), Health::SERVING);
+    EXPECT_EQ(HealthOf(plain, service), Health::SERVING);
+  }
+  // The plaintext listener serves health only: no validation there.
+  {
+    auto stub = v1::ValidationAuthority::NewStub(plain);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    v1::ValidatePersistRequest request;
+    request.set_identifier("example.test");
+    request.set_account_url("https://ca.example/acct/x");
+    v1::ValidationResult result;
+    EXPECT_EQ(stub->ValidatePersist(&context, request, &result).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  {
+    auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(*ra);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    auto stream = reflection->ServerReflectionInfo(&ctx);
+    grpc::reflection::v1alpha::ServerReflectionRequest request;
+    request.set_list_services("");
+    ASSERT_TRUE(stream->Write(request));
+    stream->WritesDone();
+    grpc::reflection::v1alpha::ServerReflectionResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    std::vector<std::string> services;
+    for (const auto& s : response.list_services_response().service()) services.push_back(s.name());
+    EXPECT_THAT(services, Contains("vantage.v1.ValidationAuthority"));
+    EXPECT_THAT(services, Contains("grpc.health.v1.Health"));
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+
+  // One validation in flight: every remote black-holed, so it lasts until
+  // the perspective deadline (2 s) and ends in a quorum failure.
+  const TestAccount acct = Account("shutdown");
+  Publish("shutdown.example.test", {VaCluster::RecordFor(acct, "shutdown.example.test")});
+  for (int i = 0; i < cluster_->remotes(); ++i) ASSERT_TRUE(cluster_->lab().Isolate(i, true).ok());
+  absl::StatusOr<v1::ValidationResult> in_flight;
+  std::thread validation(
+      [&]() { in_flight = cluster_->Validate("shutdown.example.test", acct.url); });
+  double running = 0;
+  for (absl::Time deadline = absl::Now() + absl::Seconds(5); running < 1 && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(10))) {
+    auto body = HttpGet("127.0.0.1", cluster_->va().metrics_port(), "/metrics");
+    if (body.ok()) running = MetricValue(*body, "vantage_va_validations_in_flight");
+  }
+  EXPECT_EQ(running, 1);
+
+  cluster_->va().process().Signal(SIGTERM);
+  Health::ServingStatus status = HealthOf(*ra);
+  for (absl::Time deadline = absl::Now() + absl::Seconds(5);
+       status != Health::NOT_SERVING && absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(10))) {
+    status = HealthOf(*ra);
+  }
+  EXPECT_EQ(status, Health::NOT_SERVING);
+  EXPECT_EQ(HealthOf(plain), Health::NOT_SERVING);
+  EXPECT_EQ(HealthOf(plain, "vantage.v1.ValidationAuthority"), Health::NOT_SERVING);
+  auto refused = cluster_->Validate("shutdown.example.test", acct.url);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+
+  validation.join();
+  for (int i = 0; i < cluster_->remotes(); ++i) ASSERT_TRUE(cluster_->lab().Isolate(i, false).ok());
+  ASSERT_TRUE(in_flight.ok()) << in_flight.status();
+  EXPECT_NE(in_flight->outcome(), v1::OUTCOME_VALID);
+  EXPECT_EQ(in_flight->outcome(), v1::OUTCOME_CORROBORATION_FAILED)
+      << in_flight->problem().detail();
+  absl::StatusOr<int> exit_code = cluster_->va().process().Wait(absl::Seconds(20));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0) << cluster_->va().process().Tail();
+  EXPECT_THAT(cluster_->va().process().Stderr(),
+              AllOf(HasSubstr("received SIGTERM: draining 1 validations"), HasSubstr("stopped")));
+  // The audit record of the drained validation was written before the exit.
+  EXPECT_TRUE(AuditFor(in_flight->request_id()).ok());
+
+  // Back to the suite's VA for the tests after this one.
+  ASSERT_TRUE(cluster_->StartVa(cluster_->VaConfig()).ok());
 }
 
 }  // namespace
