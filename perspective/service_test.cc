@@ -103,9 +103,11 @@ class ServiceTest : public ::testing::Test {
   }
 
   // StartServer serves `options` over mTLS on 127.0.0.1:0.
-  void StartServer(PerspectiveService::Options options) {
-    absl::StatusOr<std::unique_ptr<PerspectiveService>> service =
-        PerspectiveService::Create(std::move(options), &observer_, &registry_);
+  // StartServer serves a PerspectiveService over mTLS in front of
+  // `observer` (default: the fixture's FakeObserver).
+  void StartServer(PerspectiveService::Options options, Observer* observer = nullptr) {
+    absl::StatusOr<std::unique_ptr<PerspectiveService>> service = PerspectiveService::Create(
+        std::move(options), observer != nullptr ? observer : &observer_, &registry_);
     ASSERT_TRUE(service.ok()) << service.status();
     service_ = *std::move(service);
     auto creds = common::MakeServerCredentials(
@@ -123,6 +125,44 @@ class ServiceTest : public ::testing::Test {
                                          pki_->ClientTls(client, ""));
     EXPECT_TRUE(channel.ok()) << channel.status();
     return v1::Perspective::NewStub(*channel);
+  }
+
+  // Callers the perspective must refuse: named but not allowed
+  // (PERMISSION_DENIED, counted), or refused in the handshake (UNAVAILABLE).
+  struct RefusedClient {
+    std::string name;
+    tests::CertFiles client;
+    grpc::StatusCode code;
+    std::string message;  // exact, when not empty
+  };
+  static std::vector<RefusedClient> RefusedClients() {
+    return {
+        {"intruder", pki_->intruder(), grpc::StatusCode::PERMISSION_DENIED,
+         "client intruder.vantage.test is not in tls.allowed_client_names"},
+        {"ra", pki_->client(tests::kRaClientName), grpc::StatusCode::PERMISSION_DENIED,
+         "client ra.vantage.test is not in tls.allowed_client_names"},
+        {"no_certificate", {}, grpc::StatusCode::UNAVAILABLE, ""},
+        {"rogue_ca", pki_->rogue(), grpc::StatusCode::UNAVAILABLE, ""},
+    };
+  }
+
+  // What an observer's error becomes for the caller, and the refusal
+  // reason counted for it.
+  struct ObserverErrorCase {
+    std::string name;
+    absl::Status error;
+    grpc::StatusCode code;
+    std::string reason;
+  };
+  static std::vector<ObserverErrorCase> ObserverErrorCases() {
+    return {
+        {"exhausted", absl::ResourceExhaustedError("too many lookups"),
+         grpc::StatusCode::RESOURCE_EXHAUSTED, "resource_exhausted"},
+        {"deadline", absl::DeadlineExceededError("late"), grpc::StatusCode::DEADLINE_EXCEEDED,
+         "deadline_exceeded"},
+        {"unavailable", absl::UnavailableError("resolver shutting down"),
+         grpc::StatusCode::UNAVAILABLE, "observer_error"},
+    };
   }
 
   grpc::Status Call(v1::Perspective::Stub* stub, const v1::ObserveRequest& request,
@@ -191,21 +231,7 @@ TEST_F(ServiceTest, AllowedClientGetsTheObservationStampedWithOurIdentity) {
 TEST_F(ServiceTest, ClientsNotAllowedAreRefusedAndCounted) {
   observer_.SetResult(SecureTxtObservation());
   StartServer(BaseOptions());
-  struct Case {
-    std::string name;
-    tests::CertFiles client;
-    grpc::StatusCode code;
-    std::string message;
-  };
-  const Case cases[] = {
-      {"intruder", pki_->intruder(), grpc::StatusCode::PERMISSION_DENIED,
-       "client intruder.vantage.test is not in tls.allowed_client_names"},
-      {"ra", pki_->client(tests::kRaClientName), grpc::StatusCode::PERMISSION_DENIED,
-       "client ra.vantage.test is not in tls.allowed_client_names"},
-      {"no_certificate", {}, grpc::StatusCode::UNAVAILABLE, ""},
-      {"rogue_ca", pki_->rogue(), grpc::StatusCode::UNAVAILABLE, ""},
-  };
-  for (const Case& c : cases) {
+  for (const RefusedClient& c : RefusedClients()) {
     SCOPED_TRACE(c.name);
     auto stub = Stub(c.client);
     v1::Observation response;
@@ -293,21 +319,7 @@ TEST_F(ServiceTest, LookupDeadlineIsTheSoonerOfCallerDeadlineAndLookupTimeout) {
 TEST_F(ServiceTest, ObserverErrorsBecomeRpcErrors) {
   StartServer(BaseOptions());
   auto stub = Stub(pki_->client(tests::kVaClientName));
-  struct Case {
-    std::string name;
-    absl::Status error;
-    grpc::StatusCode code;
-    std::string reason;
-  };
-  const Case cases[] = {
-      {"exhausted", absl::ResourceExhaustedError("too many lookups"),
-       grpc::StatusCode::RESOURCE_EXHAUSTED, "resource_exhausted"},
-      {"deadline", absl::DeadlineExceededError("late"), grpc::StatusCode::DEADLINE_EXCEEDED,
-       "deadline_exceeded"},
-      {"unavailable", absl::UnavailableError("resolver shutting down"),
-       grpc::StatusCode::UNAVAILABLE, "observer_error"},
-  };
-  for (const Case& c : cases) {
+  for (const ObserverErrorCase& c : ObserverErrorCases()) {
     SCOPED_TRACE(c.name);
     observer_.SetResult(c.error);
     v1::Observation response;
@@ -546,20 +558,7 @@ TEST_F(ServiceTest, StreamAnswersEveryRequestStampedWithOurIdentity) {
 TEST_F(ServiceTest, StreamRefusesClientsNotAllowedOnceAtTheStart) {
   observer_.SetResult(SecureTxtObservation());
   StartServer(BaseOptions());
-  struct Case {
-    std::string name;
-    tests::CertFiles client;
-    grpc::StatusCode code;
-    std::string message;
-  };
-  const Case cases[] = {
-      {"intruder", pki_->intruder(), grpc::StatusCode::PERMISSION_DENIED,
-       "client intruder.vantage.test is not in tls.allowed_client_names"},
-      {"ra", pki_->client(tests::kRaClientName), grpc::StatusCode::PERMISSION_DENIED,
-       "client ra.vantage.test is not in tls.allowed_client_names"},
-      {"no_certificate", {}, grpc::StatusCode::UNAVAILABLE, ""},
-  };
-  for (const Case& c : cases) {
+  for (const RefusedClient& c : RefusedClients()) {
     SCOPED_TRACE(c.name);
     auto stub = Stub(c.client);
     TestStream stream(stub.get());
@@ -581,18 +580,7 @@ TEST_F(ServiceTest, StreamRefusesClientsNotAllowedOnceAtTheStart) {
 
 TEST_F(ServiceTest, StreamAnswersComeOutOfOrder) {
   SlowObserver slow;
-  absl::StatusOr<std::unique_ptr<PerspectiveService>> service =
-      PerspectiveService::Create(BaseOptions(), &slow, &registry_);
-  ASSERT_TRUE(service.ok());
-  service_ = *std::move(service);
-  auto creds = common::MakeServerCredentials(
-      pki_->ServerTls(tests::kPerspectiveServerName, {tests::kVaClientName}), "127.0.0.1:0");
-  ASSERT_TRUE(creds.ok());
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", *creds, &port_);
-  builder.RegisterService(service_.get());
-  server_ = builder.BuildAndStart();
-  ASSERT_NE(server_, nullptr);
+  StartServer(BaseOptions(), &slow);
 
   auto stub = Stub(pki_->client(tests::kVaClientName));
   TestStream stream(stub.get());
@@ -697,22 +685,8 @@ TEST_F(ServiceTest, StreamObserverErrorsBecomeErrorAnswers) {
   StartServer(BaseOptions());
   auto stub = Stub(pki_->client(tests::kVaClientName));
   TestStream stream(stub.get());
-  struct Case {
-    std::string name;
-    absl::Status error;
-    grpc::StatusCode code;
-    std::string reason;
-  };
-  const Case cases[] = {
-      {"exhausted", absl::ResourceExhaustedError("too many lookups"),
-       grpc::StatusCode::RESOURCE_EXHAUSTED, "resource_exhausted"},
-      {"deadline", absl::DeadlineExceededError("late"), grpc::StatusCode::DEADLINE_EXCEEDED,
-       "deadline_exceeded"},
-      {"unavailable", absl::UnavailableError("resolver shutting down"),
-       grpc::StatusCode::UNAVAILABLE, "observer_error"},
-  };
   uint64_t id = 0;
-  for (const Case& c : cases) {
+  for (const ObserverErrorCase& c : ObserverErrorCases()) {
     SCOPED_TRACE(c.name);
     observer_.SetResult(c.error);
     ASSERT_TRUE(stream.Send(StreamRequest(++id, "example.test")));

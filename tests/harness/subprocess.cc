@@ -19,7 +19,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -376,6 +378,19 @@ std::string Subprocess::Tail(int lines) const {
   return absl::StrCat("--- stdout of ", options_.argv[0], " (", stdout_path_,
                       ") ---\n", LastLines(Stdout(), lines), "\n--- stderr (",
                       stderr_path_, ") ---\n", LastLines(Stderr(), lines));
+}
+
+absl::StatusOr<int> Subprocess::WaitForPort(absl::string_view needle, absl::Duration timeout) {
+  absl::StatusOr<std::string> line = WaitForOutput(needle, timeout);
+  if (!line.ok()) return line.status();
+  const absl::string_view text = absl::StripTrailingAsciiWhitespace(*line);
+  const size_t colon = text.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
+      port <= 0 || port > 65535) {
+    return absl::InternalError(absl::StrCat("no port in \"", text, "\""));
+  }
+  return port;
 }
 
 absl::StatusOr<std::string> Subprocess::WaitForOutput(absl::string_view needle,

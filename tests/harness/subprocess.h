@@ -88,6 +88,11 @@ class Subprocess {
   absl::StatusOr<std::string> WaitForOutput(absl::string_view needle,
                                             absl::Duration timeout);
 
+  // WaitForPort waits for the line containing `needle` (WaitForOutput),
+  // which ends in "HOST:PORT" (a server announcing where it listens), and
+  // returns PORT; INTERNAL when the line has no port after its last ':'.
+  absl::StatusOr<int> WaitForPort(absl::string_view needle, absl::Duration timeout);
+
   // WaitForTcpPort waits until `host:port` accepts a TCP connection, probed
   // from the child's network namespace. Same errors as WaitForOutput.
   absl::Status WaitForTcpPort(absl::string_view host, int port,

@@ -72,6 +72,22 @@ TEST(SubprocessTest, WaitForOutputAndStop) {
   EXPECT_EQ((*p)->Stop(), 128 + SIGTERM);  // idempotent
 }
 
+TEST(SubprocessTest, WaitForPortReadsThePortAfterTheLastColon) {
+  absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(CommandOptions(
+      {"sh", "-c",
+       "echo 'x listening on [::1]:4242'; echo 'x metrics on 127.0.0.1:'; "
+       "echo 'x health on 127.0.0.1:70000'; exec sleep 100"}));
+  ASSERT_TRUE(p.ok()) << p.status();
+  absl::StatusOr<int> port = (*p)->WaitForPort("listening on", absl::Seconds(10));
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_EQ(*port, 4242);
+  EXPECT_EQ((*p)->WaitForPort("metrics on", absl::Seconds(10)).status().code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ((*p)->WaitForPort("health on", absl::Seconds(10)).status().code(),
+            absl::StatusCode::kInternal);
+  (*p)->Stop();
+}
+
 TEST(SubprocessTest, WaitForOutputFailsEarlyWhenChildExits) {
   absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(
       CommandOptions({"sh", "-c", "echo 'fatal: bad config' >&2; exit 2"}));

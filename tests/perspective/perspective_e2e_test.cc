@@ -19,9 +19,8 @@
 #include "perspective/remote_observer.h"
 #include "tests/dns/fixture.h"
 #include "tests/harness/subprocess.h"
-#include "tests/perspective/health_probe.grpc.pb.h"
+#include "tests/perspective/grpc_probes.h"
 #include "tests/perspective/perspective_process.h"
-#include "tests/perspective/reflection_probe.grpc.pb.h"
 #include "tests/pki/test_pki.h"
 
 namespace vantage::tests {
@@ -108,20 +107,6 @@ class PerspectiveE2eTest : public ::testing::Test {
   static std::shared_ptr<grpc::Channel> HealthChannel(const PerspectiveProcess& p) {
     return grpc::CreateChannel(absl::StrCat("127.0.0.1:", p.health_port()),
                                grpc::InsecureChannelCredentials());
-  }
-
-  // HealthOf: grpc.health.v1 Check of `service` over `channel`; UNKNOWN
-  // when the call itself fails.
-  static grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
-      const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "") {
-    auto health = grpc::health::v1::Health::NewStub(channel);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-    grpc::health::v1::HealthCheckRequest request;
-    request.set_service(service);
-    grpc::health::v1::HealthCheckResponse response;
-    const grpc::Status status = health->Check(&ctx, request, &response);
-    return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
   }
 
   static absl::StatusOr<std::string> Scrape(const PerspectiveProcess& p) {
@@ -546,34 +531,14 @@ TEST_F(PerspectiveE2eTest, PlaintextOnlyOnLoopback) {
 TEST_F(PerspectiveE2eTest, HealthAndReflection) {
   std::shared_ptr<grpc::Channel> channel = VaChannel(*perspective_);
   ASSERT_NE(channel, nullptr);
-  auto health = grpc::health::v1::Health::NewStub(channel);
   for (const std::string& service : {std::string(""), std::string("vantage.v1.Perspective")}) {
     SCOPED_TRACE(service);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    grpc::health::v1::HealthCheckRequest request;
-    request.set_service(service);
-    grpc::health::v1::HealthCheckResponse response;
-    const grpc::Status status = health->Check(&ctx, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+    EXPECT_EQ(HealthOf(channel, service), grpc::health::v1::HealthCheckResponse::SERVING);
   }
-
-  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-  auto stream = reflection->ServerReflectionInfo(&ctx);
-  grpc::reflection::v1alpha::ServerReflectionRequest request;
-  request.set_list_services("");
-  ASSERT_TRUE(stream->Write(request));
-  stream->WritesDone();
-  grpc::reflection::v1alpha::ServerReflectionResponse response;
-  ASSERT_TRUE(stream->Read(&response));
-  std::vector<std::string> services;
-  for (const auto& s : response.list_services_response().service()) services.push_back(s.name());
-  EXPECT_THAT(services, Contains("vantage.v1.Perspective"));
-  EXPECT_THAT(services, Contains("grpc.health.v1.Health"));
-  EXPECT_TRUE(stream->Finish().ok());
+  absl::StatusOr<std::vector<std::string>> services = ListServices(channel);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, Contains("vantage.v1.Perspective"));
+  EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
 }
 
 // The kubelet's native gRPC probes present no client certificate: the

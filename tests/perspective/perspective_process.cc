@@ -15,21 +15,6 @@
 #include "google/protobuf/text_format.h"
 
 namespace vantage::tests {
-namespace {
-
-// Port after the last ':' of "… listening on HOST:PORT".
-absl::StatusOr<int> PortOf(absl::string_view line) {
-  line = absl::StripAsciiWhitespace(line);
-  const size_t colon = line.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(line.substr(colon + 1), &port) ||
-      port <= 0) {
-    return absl::InternalError(absl::StrCat("no port in \"", line, "\""));
-  }
-  return port;
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> PerspectiveBinary() {
   return harness::RunfilePath("perspective/vantage-perspective");
@@ -67,28 +52,23 @@ absl::StatusOr<std::unique_ptr<PerspectiveProcess>> PerspectiveProcess::Start(
   absl::StatusOr<std::unique_ptr<harness::Subprocess>> process = harness::Subprocess::Start(sub);
   if (!process.ok()) return process.status();
   p->process_ = *std::move(process);
-  absl::StatusOr<std::string> line =
-      p->process_->WaitForOutput("vantage-perspective listening on ", options.start_timeout);
-  if (!line.ok()) return line.status();
-  absl::StatusOr<int> port = PortOf(*line);
+  absl::StatusOr<int> port =
+      p->process_->WaitForPort("vantage-perspective listening on ", options.start_timeout);
   if (!port.ok()) return port.status();
   p->port_ = *port;
   const std::string listen = options.config.listen_address();
   const size_t colon = listen.rfind(':');
   p->address_ = absl::StrCat(listen.substr(0, colon), ":", p->port_);
+  // Printed before the "listening" line.
   if (!options.config.metrics_address().empty()) {
-    absl::StatusOr<std::string> metrics =
-        p->process_->WaitForOutput("vantage-perspective metrics on ", absl::Seconds(1));
-    if (!metrics.ok()) return metrics.status();
-    absl::StatusOr<int> metrics_port = PortOf(*metrics);
+    absl::StatusOr<int> metrics_port =
+        p->process_->WaitForPort("vantage-perspective metrics on ", absl::Seconds(1));
     if (!metrics_port.ok()) return metrics_port.status();
     p->metrics_port_ = *metrics_port;
   }
   if (!options.config.health_address().empty()) {
-    absl::StatusOr<std::string> health =
-        p->process_->WaitForOutput("vantage-perspective health on ", absl::Seconds(1));
-    if (!health.ok()) return health.status();
-    absl::StatusOr<int> health_port = PortOf(*health);
+    absl::StatusOr<int> health_port =
+        p->process_->WaitForPort("vantage-perspective health on ", absl::Seconds(1));
     if (!health_port.ok()) return health_port.status();
     p->health_port_ = *health_port;
   }

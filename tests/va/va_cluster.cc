@@ -28,16 +28,6 @@
 namespace vantage::tests {
 namespace {
 
-absl::StatusOr<int> PortAfterColon(absl::string_view line) {
-  line = absl::StripTrailingAsciiWhitespace(line);
-  const size_t colon = line.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(line.substr(colon + 1), &port)) {
-    return absl::InternalError(absl::StrCat("no port in \"", line, "\""));
-  }
-  return port;
-}
-
 absl::Status WriteTextProto(const google::protobuf::Message& message, const std::string& path) {
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(message, &text)) {
@@ -101,26 +91,19 @@ absl::StatusOr<std::unique_ptr<VaProcess>> VaProcess::Start(const Options& optio
   absl::StatusOr<std::unique_ptr<harness::Subprocess>> process = harness::Subprocess::Start(sub);
   if (!process.ok()) return process.status();
   p->process_ = *std::move(process);
-  absl::StatusOr<std::string> line =
-      p->process_->WaitForOutput("vantage-va listening on ", options.start_timeout);
-  if (!line.ok()) return line.status();
-  absl::StatusOr<int> port = PortAfterColon(*line);
+  absl::StatusOr<int> port =
+      p->process_->WaitForPort("vantage-va listening on ", options.start_timeout);
   if (!port.ok()) return port.status();
   const std::string& listen = options.config.listen_address();
   p->address_ = absl::StrCat(listen.substr(0, listen.rfind(':')), ":", *port);
+  // Printed before the "listening" line.
   if (!options.config.metrics_address().empty()) {
-    absl::StatusOr<std::string> metrics =
-        p->process_->WaitForOutput("vantage-va metrics on ", absl::Seconds(1));
-    if (!metrics.ok()) return metrics.status();
-    absl::StatusOr<int> mport = PortAfterColon(*metrics);
+    absl::StatusOr<int> mport = p->process_->WaitForPort("vantage-va metrics on ", absl::Seconds(1));
     if (!mport.ok()) return mport.status();
     p->metrics_port_ = *mport;
   }
   if (!options.config.health_address().empty()) {
-    absl::StatusOr<std::string> health =
-        p->process_->WaitForOutput("vantage-va health on ", absl::Seconds(1));
-    if (!health.ok()) return health.status();
-    absl::StatusOr<int> hport = PortAfterColon(*health);
+    absl::StatusOr<int> hport = p->process_->WaitForPort("vantage-va health on ", absl::Seconds(1));
     if (!hport.ok()) return hport.status();
     p->health_port_ = *hport;
   }

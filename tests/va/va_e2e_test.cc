@@ -17,8 +17,7 @@
 #include "common/tls.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/perspective/health_probe.grpc.pb.h"
-#include "tests/perspective/reflection_probe.grpc.pb.h"
+#include "tests/perspective/grpc_probes.h"
 #include "tests/pg/postgres_server.h"
 #include "tests/va/va_cluster.h"
 
@@ -31,17 +30,17 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using Health = grpc::health::v1::HealthCheckResponse;
 
-// HealthOf: grpc.health.v1 Check of `service` over `channel`; UNKNOWN when
-// the call itself fails.
-Health::ServingStatus HealthOf(const std::shared_ptr<grpc::Channel>& channel,
-                               const std::string& service = "") {
-  auto stub = grpc::health::v1::Health::NewStub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  Health response;
-  return stub->Check(&ctx, request, &response).ok() ? response.status() : Health::UNKNOWN;
+// ValidateOver sends one ValidatePersist over `channel` (whoever it
+// authenticates as) and returns the RPC's status.
+grpc::Status ValidateOver(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = v1::ValidationAuthority::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  v1::ValidatePersistRequest request;
+  request.set_identifier("example.test");
+  request.set_account_url("https://ca.example/acct/x");
+  v1::ValidationResult result;
+  return stub->ValidatePersist(&context, request, &result);
 }
 
 // Each test publishes under its own name so that no test sees another's
@@ -362,14 +361,7 @@ TEST_F(VaE2eTest, RaWithoutAllowedNameIsRefused) {
     auto channel = common::CreateChannel(
         cluster_->va().address(), cluster_->pki().ClientTls(who, kVaServerName));
     ASSERT_TRUE(channel.ok());
-    auto stub = v1::ValidationAuthority::NewStub(*channel);
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    v1::ValidatePersistRequest request;
-    request.set_identifier("example.test");
-    request.set_account_url("https://ca.example/acct/x");
-    v1::ValidationResult result;
-    const grpc::Status status = stub->ValidatePersist(&context, request, &result);
+    const grpc::Status status = ValidateOver(*channel);
     EXPECT_THAT(status.error_code(),
                 AnyOf(grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::UNAVAILABLE));
     EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
@@ -511,34 +503,11 @@ TEST_F(VaE2eTest, HealthReflectionAndGracefulShutdown) {
     EXPECT_EQ(HealthOf(plain, service), Health::SERVING);
   }
   // The plaintext listener serves health only: no validation there.
-  {
-    auto stub = v1::ValidationAuthority::NewStub(plain);
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    v1::ValidatePersistRequest request;
-    request.set_identifier("example.test");
-    request.set_account_url("https://ca.example/acct/x");
-    v1::ValidationResult result;
-    EXPECT_EQ(stub->ValidatePersist(&context, request, &result).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
-  }
-  {
-    auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(*ra);
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    auto stream = reflection->ServerReflectionInfo(&ctx);
-    grpc::reflection::v1alpha::ServerReflectionRequest request;
-    request.set_list_services("");
-    ASSERT_TRUE(stream->Write(request));
-    stream->WritesDone();
-    grpc::reflection::v1alpha::ServerReflectionResponse response;
-    ASSERT_TRUE(stream->Read(&response));
-    std::vector<std::string> services;
-    for (const auto& s : response.list_services_response().service()) services.push_back(s.name());
-    EXPECT_THAT(services, Contains("vantage.v1.ValidationAuthority"));
-    EXPECT_THAT(services, Contains("grpc.health.v1.Health"));
-    EXPECT_TRUE(stream->Finish().ok());
-  }
+  EXPECT_EQ(ValidateOver(plain).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  absl::StatusOr<std::vector<std::string>> services = ListServices(*ra);
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, Contains("vantage.v1.ValidationAuthority"));
+  EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
 
   // One validation in flight: every remote black-holed, so it lasts until
   // the perspective deadline (2 s) and ends in a quorum failure.
