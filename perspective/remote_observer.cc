@@ -67,6 +67,18 @@ class RemoteObserver::Stream final
   RemoteObserver* const owner_;
 };
 
+namespace {
+
+// DisplayName: "perspective <id> at <address>", or "perspective at
+// <address>" when no identity is expected (vantagectl), for messages.
+std::string DisplayName(const RemoteObserver::Options& options) {
+  return options.expected_id.empty()
+             ? absl::StrCat("perspective at ", options.address)
+             : absl::StrCat("perspective ", options.expected_id, " at ", options.address);
+}
+
+}  // namespace
+
 grpc::ChannelArguments RemoteObserver::ChannelArgs() {
   grpc::ChannelArguments args;
   // Reconnecting: gRPC's default backoff starts at 1 s and grows 1.6x per
@@ -106,18 +118,15 @@ absl::StatusOr<std::unique_ptr<RemoteObserver>> RemoteObserver::Create(const Opt
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       common::CreateChannel(options.address, options.tls, ChannelArgs());
   if (!channel.ok()) {
-    return absl::Status(channel.status().code(),
-                        absl::StrCat("remote perspective ", options.expected_id, " at ",
-                                     options.address, ": ", channel.status().message()));
+    return absl::Status(channel.status().code(), absl::StrCat("remote ", DisplayName(options),
+                                                              ": ", channel.status().message()));
   }
   return std::unique_ptr<RemoteObserver>(new RemoteObserver(options, *std::move(channel)));
 }
 
 RemoteObserver::RemoteObserver(Options options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
-      name_(options_.expected_id.empty()
-                ? absl::StrCat("perspective at ", options_.address)
-                : absl::StrCat("perspective ", options_.expected_id, " at ", options_.address)),
+      name_(DisplayName(options_)),
       channel_(std::move(channel)),
       stub_(v1::Perspective::NewStub(channel_)) {
   if (options_.use_stream) timer_ = std::thread([this] { TimerLoop(); });
