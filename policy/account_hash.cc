@@ -14,11 +14,12 @@ namespace {
 
 using internal::DrainOpenSslErrors;
 using internal::EvpMdCtxPtr;
+using internal::FetchedMd;
 
-// FetchedMd returns the process-wide EVP_MD for `alg`, fetched on first use
-// (thread-safe static initialization). EVP_MD objects are immutable and may
-// be shared between threads; they are never freed (they live as long as the
-// process, like OpenSSL's own provider data).
+}  // namespace
+
+namespace internal {
+
 const EVP_MD* FetchedMd(HashAlg alg) {
   static const std::array<EVP_MD*, 3> mds = [] {
     std::array<EVP_MD*, 3> fetched = {
@@ -40,7 +41,7 @@ const EVP_MD* FetchedMd(HashAlg alg) {
   return nullptr;
 }
 
-}  // namespace
+}  // namespace internal
 
 absl::string_view HashAlgToken(HashAlg alg) {
   switch (alg) {

@@ -83,6 +83,17 @@ absl::StatusOr<std::string> HashedAccountUri(absl::string_view prefix, HashAlg a
                                              absl::string_view d, absl::string_view thumbprint,
                                              absl::string_view account_url);
 
+namespace internal {
+
+// FetchedMd returns the process-wide EVP_MD for `alg`, fetched on first use
+// (thread-safe static initialization); null if OpenSSL has none. EVP_MD
+// objects are immutable and shared between threads; they are never freed
+// (they live as long as the process, like OpenSSL's own provider data).
+// Shared by the hasher and AccountBinding (record.cc).
+const EVP_MD* FetchedMd(HashAlg alg);
+
+}  // namespace internal
+
 }  // namespace vantage::policy
 
 #endif  // VANTAGE_POLICY_ACCOUNT_HASH_H_

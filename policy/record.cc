@@ -629,30 +629,6 @@ namespace {
 // the digests encoded). AccountBinding.PrecomputedValuesMatchTheHasher
 // checks both agree.
 
-// Sha2Md is the process-wide fetched EVP_MD of `alg` (fetched on first use,
-// thread-safe static initialization; immutable, shared between threads,
-// never freed: it lives as long as OpenSSL's own provider data).
-const EVP_MD* Sha2Md(HashAlg alg) {
-  static const std::array<EVP_MD*, 3> mds = [] {
-    std::array<EVP_MD*, 3> fetched = {
-        EVP_MD_fetch(nullptr, "SHA2-256", nullptr),
-        EVP_MD_fetch(nullptr, "SHA2-384", nullptr),
-        EVP_MD_fetch(nullptr, "SHA2-512", nullptr),
-    };
-    ERR_clear_error();
-    return fetched;
-  }();
-  switch (alg) {
-    case HashAlg::kSha256:
-      return mds[0];
-    case HashAlg::kSha384:
-      return mds[1];
-    case HashAlg::kSha512:
-      return mds[2];
-  }
-  return nullptr;
-}
-
 // ThreadMdCtx is this thread's reusable EVP_MD_CTX (null if OpenSSL could
 // not allocate one): reusing a context is what makes hashing cheap
 // (perf-floors: 0.25 us per SHA-256 against 0.63 us one-shot).
@@ -812,7 +788,7 @@ absl::StatusOr<std::unique_ptr<AccountBinding>> AccountBinding::Create(
       const absl::string_view input = in.bytes();
       for (const Accepted& accepted : b->algs_) {
         const HashAlg alg = accepted.alg;
-        const EVP_MD* md = Sha2Md(alg);
+        const EVP_MD* md = internal::FetchedMd(alg);
         unsigned int len = 0;
         if (md == nullptr || EVP_DigestInit_ex(md_ctx, md, nullptr) != 1 ||
             EVP_DigestUpdate(md_ctx, input.data(), input.size()) != 1 ||
