@@ -10,13 +10,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/tls.h"
+#include "perspective/stream_protocol.h"
 
 namespace vantage::perspective {
 namespace {
-
-// The longest timeout a perspective accepts on a stream request
-// (ObserveStreamRequest.timeout; perspective/service.h kMaxStreamTimeout).
-constexpr absl::Duration kMaxStreamTimeout = absl::Seconds(300);
 
 void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
   const int64_t seconds = absl::IDivDuration(d, absl::Seconds(1), &d);
@@ -42,7 +39,7 @@ struct RemoteObserver::Call {
 // come while one of them may still start a write. The hold is removed once
 // the read side has ended and no write is in flight or about to start.
 class RemoteObserver::Stream final
-    : public grpc::ClientBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse> {
+    : public grpc::ClientBidiReactor<v1::ObserveStreamRequests, v1::ObserveStreamResponses> {
  public:
   explicit Stream(RemoteObserver* owner) : owner_(owner) {}
 
@@ -52,10 +49,10 @@ class RemoteObserver::Stream final
 
   grpc::ClientContext context;
   // The read buffer: touched only by the read flow (one read at a time).
-  v1::ObserveStreamResponse response;
-  // The message of the write in flight: touched only by whoever set
-  // `writing` (one write at a time).
-  v1::ObserveStreamRequest message;
+  v1::ObserveStreamResponses response;
+  // The message of the write in flight: filled (under mu_) by whoever set
+  // `writing`, then read by gRPC until OnWriteDone (one write at a time).
+  v1::ObserveStreamRequests message;
   // mu_: ids of requests queued for writing, oldest first.
   std::deque<uint64_t> queue;
   bool writing = false;        // mu_: a write is in flight or about to start
@@ -214,8 +211,14 @@ void RemoteObserver::Observe(const v1::ObserveRequest& request, absl::Time deadl
 }
 
 bool RemoteObserver::NextWriteLocked(Stream* stream) {
+  // Every request queued goes in this write (bounded: stream_protocol.h),
+  // so under load one message carries many; an idle stream sends a lone
+  // request at once.
   const absl::Time now = absl::Now();
-  while (!stream->queue.empty()) {
+  stream->message.Clear();
+  size_t bytes = 0;
+  while (!stream->queue.empty() && stream->message.requests_size() < kMaxStreamBatch &&
+         bytes < kStreamBatchBytes) {
     const uint64_t id = stream->queue.front();
     stream->queue.pop_front();
     auto it = pending_.find(id);
@@ -226,14 +229,14 @@ bool RemoteObserver::NextWriteLocked(Stream* stream) {
       timeout = std::min(timeout, pending.deadline - now);
     }
     if (timeout <= absl::ZeroDuration()) continue;  // the timer answers it
-    stream->message.Clear();
-    stream->message.set_id(id);
-    *stream->message.mutable_request() = pending.request;
-    SetDuration(timeout, stream->message.mutable_timeout());
-    stream->writing = true;
-    return true;
+    v1::ObserveStreamRequest* request = stream->message.add_requests();
+    request->set_id(id);
+    *request->mutable_request() = pending.request;
+    SetDuration(timeout, request->mutable_timeout());
+    bytes += request->ByteSizeLong();
   }
-  return false;
+  stream->writing = stream->message.requests_size() > 0;
+  return stream->writing;
 }
 
 void RemoteObserver::OnStreamRead(Stream* stream, bool ok) {
@@ -252,22 +255,25 @@ void RemoteObserver::OnStreamRead(Stream* stream, bool ok) {
     if (release) stream->RemoveHold();
     return;
   }
-  v1::ObserveStreamResponse response = std::move(stream->response);
+  v1::ObserveStreamResponses batch = std::move(stream->response);
   stream->response.Clear();
-  stream->StartRead(&stream->response);  // the next answer may overtake this one's delivery
-  std::optional<Pending> pending;
+  stream->StartRead(&stream->response);  // the next answers may overtake these ones' delivery
+  std::vector<std::pair<Pending, v1::ObserveStreamResponse*>> answered;
+  answered.reserve(static_cast<size_t>(batch.responses_size()));
   {
     absl::MutexLock lock(&mu_);
-    auto it = pending_.find(response.id());
-    if (it != pending_.end()) {
-      pending = std::move(it->second);
+    for (v1::ObserveStreamResponse& response : *batch.mutable_responses()) {
+      auto it = pending_.find(response.id());
+      // An unknown id was answered after its deadline (already failed).
+      if (it == pending_.end()) continue;
+      deadlines_.erase({it->second.deadline, response.id()});
+      answered.emplace_back(std::move(it->second), &response);
       pending_.erase(it);
-      deadlines_.erase({pending->deadline, response.id()});
     }
   }
-  // An unknown id was answered after its deadline (already failed).
-  if (!pending.has_value()) return;
-  std::move(pending->done)(StreamResult(pending->request, response));
+  for (auto& [pending, response] : answered) {
+    std::move(pending.done)(StreamResult(pending.request, *response));
+  }
 }
 
 void RemoteObserver::OnStreamWrite(Stream* stream, bool ok) {

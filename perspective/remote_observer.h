@@ -9,8 +9,12 @@
 // silently dead connection is noticed by keepalive pings within ~15 s.
 //
 // By default every observation travels over one long-lived ObserveStream
-// (one message each way instead of a whole RPC: the way below the gRPC
-// floor, shared/reference/perf-floors). Requests carry ids; answers come in
+// (messages instead of a whole RPC: the way below the gRPC floor,
+// shared/reference/perf-floors). One write is in flight at a time; requests
+// asked meanwhile go together in the next message, and the perspective
+// batches its answers alike, so under load a message, a write and a wakeup
+// serve many observations, while an idle stream sends a lone request at
+// once (nothing waits to fill a batch). Requests carry ids; answers come in
 // any order and are matched to them; a timer thread answers
 // DEADLINE_EXCEEDED at each request's deadline whatever the perspective or
 // the network does. The stream is opened on first use, and again on the

@@ -342,11 +342,12 @@ void PerspectiveService::HandleAuthorized(const v1::ObserveRequest& request,
 // ---------------------------------------------------------------------------
 // StreamReactor: one ObserveStream call.
 //
-// Reads one request at a time and hands it to HandleStreamRequest (reading
-// goes on while lookups are pending, up to stream_max_pending unanswered
-// requests); answers are queued and written one at a time (a write in
-// flight at a time is the callback API's rule), with a buffer hint while
-// more are queued so HTTP/2 can coalesce them.
+// Reads one message (a batch of requests) at a time and hands each request
+// to HandleStreamRequest (reading goes on while lookups are pending, until
+// stream_max_pending requests are unanswered); answers are queued, and each
+// write (one in flight at a time is the callback API's rule) carries every
+// answer queued by then, up to kMaxStreamBatch / kStreamBatchBytes: under
+// load one write and one wakeup of the client serve many observations.
 //
 // Lifetime: the reactor is deleted when gRPC is done with it (OnDone) AND
 // every request handed to the observer has come back (their callbacks hold
@@ -356,7 +357,7 @@ void PerspectiveService::HandleAuthorized(const v1::ObserveRequest& request,
 // gRPC operations are started only outside mu_: a reaction may run inline
 // on the calling thread at the end of an operation and take mu_ itself.
 class PerspectiveService::StreamReactor final
-    : public grpc::ServerBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse> {
+    : public grpc::ServerBidiReactor<v1::ObserveStreamRequests, v1::ObserveStreamResponses> {
  public:
   StreamReactor(PerspectiveService* service, std::string peer)
       : service_(service), peer_(std::move(peer)) {}
@@ -426,10 +427,13 @@ class PerspectiveService::StreamReactor final
       return;
     }
     // The buffer is free again before the next read starts.
-    v1::ObserveStreamRequest request = std::move(request_);
+    v1::ObserveStreamRequests batch = std::move(request_);
     request_.Clear();
-    const uint64_t id = request.id();
-    bool duplicate = false;
+    const int size = batch.requests_size();
+    std::vector<int> accepted;  // indices of the requests to handle
+    accepted.reserve(static_cast<size_t>(size));
+    std::vector<uint64_t> duplicates;
+    absl::Status bad_batch;
     Actions actions;
     {
       absl::MutexLock lock(&mu_);
@@ -437,31 +441,49 @@ class PerspectiveService::StreamReactor final
       // Read after Finish (draining) or with nobody to answer: dropped; the
       // client fails what the perspective did not answer.
       if (finished_ || broken_) return;
-      // Answers are matched by id, so two unanswered requests must not
-      // share one (proto/perspective.proto, ObserveStreamRequest.id).
-      duplicate = id != 0 && observing_.contains(id);
-      if (duplicate) {
-        queue_.push_back(ErrorResponse(
-            id, absl::InvalidArgumentError(absl::StrCat(
-                    "id: ", id,
-                    " is already pending on this stream (ids must be unique among the "
-                    "stream's unanswered requests)"))));
+      if (size == 0 || size > kMaxStreamBatch) {
+        // proto/perspective.proto, ObserveStreamRequests.requests: a
+        // protocol error. Nothing of this message is looked up; what was
+        // read before is answered, then the stream finishes with it.
+        bad_batch = absl::InvalidArgumentError(
+            absl::StrCat("requests: ", size, " in one message; each ObserveStreamRequests "
+                         "message must carry at least 1 and at most ",
+                         kMaxStreamBatch));
+        protocol_error_ = bad_batch;
       } else {
-        if (id != 0) observing_.insert(id);
-        ++handling_;
-        ++refs_;  // released by Answer
+        for (int i = 0; i < size; ++i) {
+          const uint64_t id = batch.requests(i).id();
+          // Answers are matched by id, so two unanswered requests must not
+          // share one (proto/perspective.proto, ObserveStreamRequest.id),
+          // within a message or across messages.
+          if (id != 0 && !observing_.insert(id).second) {
+            duplicates.push_back(id);
+            queue_.push_back(ErrorResponse(
+                id, absl::InvalidArgumentError(absl::StrCat(
+                        "id: ", id,
+                        " is already pending on this stream (ids must be unique among the "
+                        "stream's unanswered requests)"))));
+            continue;
+          }
+          ++handling_;
+          ++refs_;  // released by Answer
+          accepted.push_back(i);
+        }
       }
       actions = NextLocked();
     }
-    if (duplicate) {
+    if (!bad_batch.ok()) service_->Refuse(RefusalReason::kInvalidArgument, bad_batch, "", peer_);
+    for (uint64_t id : duplicates) {
       service_->Refuse(RefusalReason::kInvalidArgument,
                        absl::InvalidArgumentError(absl::StrCat("id: ", id, " is already pending")),
-                       request.request().request_id(), peer_);
+                       "", peer_);
     }
-    Run(actions);  // the next read starts before this request is looked up
-    if (duplicate) return;
-    service_->HandleStreamRequest(
-        request, peer_, [this](v1::ObserveStreamResponse response) { Answer(std::move(response)); });
+    Run(actions);  // the next read starts before these requests are looked up
+    for (int i : accepted) {
+      service_->HandleStreamRequest(
+          batch.requests(i), peer_,
+          [this](v1::ObserveStreamResponse response) { Answer(std::move(response)); });
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -528,7 +550,8 @@ class PerspectiveService::StreamReactor final
   }
 
   size_t PendingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return static_cast<size_t>(handling_) + queue_.size() + (writing_ ? 1 : 0);
+    return static_cast<size_t>(handling_) + queue_.size() +
+           (writing_ ? static_cast<size_t>(writing_count_) : 0);
   }
 
   // NextLocked decides what the stream does next from its state.
@@ -545,26 +568,38 @@ class PerspectiveService::StreamReactor final
       return actions;
     }
     if (!writing_ && !queue_.empty()) {
-      written_ = std::move(queue_.front());
-      queue_.pop_front();
+      // Every answer ready goes in this write (bounded: stream_protocol.h).
+      written_.Clear();
+      size_t bytes = 0;
+      while (!queue_.empty() && written_.responses_size() < kMaxStreamBatch &&
+             bytes < kStreamBatchBytes) {
+        bytes += queue_.front().ByteSizeLong();
+        *written_.add_responses() = std::move(queue_.front());
+        queue_.pop_front();
+      }
       writing_ = true;
+      writing_count_ = written_.responses_size();
       actions.write = true;
-      // More answers are queued: the transport may hold this one back and
-      // send them together (the last write of a burst carries no hint).
+      // More answers are queued: the transport may hold this message back
+      // and send the next with it.
       if (!queue_.empty()) actions.write_options.set_buffer_hint();
     }
     const size_t pending = PendingLocked();
-    if (pending == 0 && (read_closed_ || draining_)) {
+    if (pending == 0 && (read_closed_ || draining_ || !protocol_error_.ok())) {
       // Every request read is answered: done. A read still outstanding
       // completes (not ok) once the call is finished.
       finished_ = true;
-      actions.finish = read_closed_
-                           ? grpc::Status::OK
-                           : grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                          "perspective is shutting down");
+      if (!protocol_error_.ok()) {
+        actions.finish = ToGrpc(protocol_error_);
+      } else if (read_closed_) {
+        actions.finish = grpc::Status::OK;
+      } else {
+        actions.finish =
+            grpc::Status(grpc::StatusCode::UNAVAILABLE, "perspective is shutting down");
+      }
       return actions;
     }
-    if (!reading_ && !read_closed_ && !draining_ &&
+    if (!reading_ && !read_closed_ && !draining_ && protocol_error_.ok() &&
         pending < static_cast<size_t>(service_->options_.stream_max_pending)) {
       reading_ = true;
       actions.read = true;
@@ -581,10 +616,10 @@ class PerspectiveService::StreamReactor final
   PerspectiveService* const service_;
   const std::string peer_;
   // The read buffer: touched only by the read flow (one read at a time).
-  v1::ObserveStreamRequest request_;
-  // The message of the write in flight: touched only by whoever set
-  // writing_ (one write at a time).
-  v1::ObserveStreamResponse written_;
+  v1::ObserveStreamRequests request_;
+  // The message of the write in flight: filled (under mu_) by whoever set
+  // writing_, then read by gRPC until OnWriteDone (one write at a time).
+  v1::ObserveStreamResponses written_;
 
   absl::Mutex mu_;
   // gRPC's reference (released in OnDone), one per request being handled,
@@ -595,13 +630,15 @@ class PerspectiveService::StreamReactor final
   bool broken_ ABSL_GUARDED_BY(mu_) = false;       // cancelled, or a write failed
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;      // a write is in flight
+  int writing_count_ ABSL_GUARDED_BY(mu_) = 0;     // answers in it
   bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish was called
+  absl::Status protocol_error_ ABSL_GUARDED_BY(mu_);  // a bad message: finish with it
   int handling_ ABSL_GUARDED_BY(mu_) = 0;          // requests handed to HandleStreamRequest
   absl::flat_hash_set<uint64_t> observing_ ABSL_GUARDED_BY(mu_);  // their non-zero ids
   std::deque<v1::ObserveStreamResponse> queue_ ABSL_GUARDED_BY(mu_);  // answers to write
 };
 
-grpc::ServerBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse>*
+grpc::ServerBidiReactor<v1::ObserveStreamRequests, v1::ObserveStreamResponses>*
 PerspectiveService::ObserveStream(grpc::CallbackServerContext* context) {
   auto* stream = new StreamReactor(this, context->peer());
   const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();

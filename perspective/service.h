@@ -10,8 +10,8 @@
 //
 // Two ways to ask, with the same checks, limits and metrics per
 // observation: the unary Observe, and ObserveStream (many observations over
-// one long-lived call, one message each way per observation; the VA's way,
-// see proto/perspective.proto).
+// one long-lived call, in batches each way; the VA's way, see
+// proto/perspective.proto).
 #ifndef VANTAGE_PERSPECTIVE_SERVICE_H_
 #define VANTAGE_PERSPECTIVE_SERVICE_H_
 
@@ -32,6 +32,7 @@
 #include "common/tls.h"
 #include "grpcpp/grpcpp.h"
 #include "perspective/observer.h"
+#include "perspective/stream_protocol.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -55,10 +56,6 @@ enum class RefusalReason {
 };
 inline constexpr int kNumRefusalReasons = 7;
 
-// kMaxStreamTimeout: the longest ObserveStreamRequest.timeout accepted
-// (proto/perspective.proto); the VA's perspective deadline is at most 60 s.
-inline constexpr absl::Duration kMaxStreamTimeout = absl::Seconds(300);
-
 class PerspectiveService final : public v1::Perspective::CallbackService {
  public:
   struct Options {
@@ -77,9 +74,10 @@ class PerspectiveService final : public v1::Perspective::CallbackService {
     // Observations asked over streams count alike.
     int max_in_flight = 1024;
     // Requests of one ObserveStream read but not answered yet (being looked
-    // up, or their answers waiting to be written) before the stream stops
-    // reading until some are answered: bounds a stream's memory whatever
-    // the client sends or fails to read. Must be positive.
+    // up, or their answers waiting to be written) at which the stream stops
+    // reading until some are answered: bounds a stream's memory (to this
+    // plus one message of kMaxStreamBatch) whatever the client sends or
+    // fails to read. Must be positive.
     int stream_max_pending = 1024;
     // Log one line per Observe (request id, peer, outcome, duration), not
     // only refusals and errors.
@@ -108,8 +106,9 @@ class PerspectiveService final : public v1::Perspective::CallbackService {
 
   // ObserveStream is the streaming gRPC handler: authorizes the peer once,
   // then answers every request read with HandleStreamRequest, one write in
-  // flight at a time (proto/perspective.proto has the contract).
-  grpc::ServerBidiReactor<v1::ObserveStreamRequest, v1::ObserveStreamResponse>* ObserveStream(
+  // flight at a time, each write carrying every answer ready by then
+  // (proto/perspective.proto has the contract).
+  grpc::ServerBidiReactor<v1::ObserveStreamRequests, v1::ObserveStreamResponses>* ObserveStream(
       grpc::CallbackServerContext* context) override;
 
   // Result of Handle: an Observation, or the status to finish the RPC with.

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -471,30 +473,49 @@ class SlowObserver : public Observer {
   std::vector<std::pair<v1::ObserveRequest, Done>> held_;
 };
 
-using StreamRw = grpc::ClientReaderWriter<v1::ObserveStreamRequest, v1::ObserveStreamResponse>;
+using StreamRw = grpc::ClientReaderWriter<v1::ObserveStreamRequests, v1::ObserveStreamResponses>;
 
 // TestStream: the test's end of one ObserveStream (synchronous API; every
-// wait is bounded by the call's 30 s deadline).
+// wait is bounded by the call's 30 s deadline). Send writes one request per
+// message, SendBatch many; Next returns the answers one by one, whatever
+// message carried them.
 struct TestStream {
   explicit TestStream(v1::Perspective::Stub* stub) {
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
     rw = stub->ObserveStream(&context);
   }
-  bool Send(const v1::ObserveStreamRequest& request) { return rw->Write(request); }
+  bool Send(const v1::ObserveStreamRequest& request) { return SendBatch({request}); }
+  bool SendBatch(const std::vector<v1::ObserveStreamRequest>& requests) {
+    v1::ObserveStreamRequests message;
+    for (const v1::ObserveStreamRequest& r : requests) *message.add_requests() = r;
+    return rw->Write(message);
+  }
   // Next answer; nullopt when the stream ended.
   std::optional<v1::ObserveStreamResponse> Next() {
-    v1::ObserveStreamResponse response;
-    if (!rw->Read(&response)) return std::nullopt;
-    return response;
+    while (buffered.empty()) {
+      v1::ObserveStreamResponses message;
+      if (!rw->Read(&message)) return std::nullopt;
+      ++messages;
+      for (v1::ObserveStreamResponse& r : *message.mutable_responses()) {
+        buffered.push_back(std::move(r));
+      }
+    }
+    v1::ObserveStreamResponse next = std::move(buffered.front());
+    buffered.pop_front();
+    return next;
   }
   grpc::Status End() {
     rw->WritesDone();
-    v1::ObserveStreamResponse extra;
-    while (rw->Read(&extra)) ++extra_answers;
+    extra_answers += static_cast<int>(buffered.size());
+    buffered.clear();
+    v1::ObserveStreamResponses extra;
+    while (rw->Read(&extra)) extra_answers += extra.responses_size();
     return rw->Finish();
   }
   grpc::ClientContext context;
   std::unique_ptr<StreamRw> rw;
+  std::deque<v1::ObserveStreamResponse> buffered;
+  int messages = 0;  // messages read so far
   int extra_answers = 0;
 };
 
@@ -679,6 +700,91 @@ TEST_F(ServiceTest, StreamBadRequestsGetAnErrorNamingTheFieldAndTheStreamGoesOn)
   EXPECT_EQ(again->observation().txt().lookup().qname(), "_validation-persist.again.example.test");
   EXPECT_EQ(observer_.calls(), 2u);
   EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamBatchesAreAnsweredInFullAndReadyAnswersShareMessages) {
+  SlowObserver slow;
+  StartServer(BaseOptions(), &slow);
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  TestStream stream(stub.get());
+  // One message with 50 requests, all held by the observer, plus a second
+  // use of id 7 inside the same message (refused: ids are unique among the
+  // unanswered requests, within a message too).
+  constexpr int kRequests = 50;
+  std::vector<v1::ObserveStreamRequest> batch;
+  for (uint64_t id = 1; id <= kRequests; ++id) {
+    batch.push_back(StreamRequest(id, "slow.example.test"));
+  }
+  batch.push_back(StreamRequest(7, "fast.example.test"));
+  ASSERT_TRUE(stream.SendBatch(batch));
+  std::optional<v1::ObserveStreamResponse> refused = stream.Next();
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->id(), 7u);
+  ASSERT_TRUE(refused->has_error()) << refused->DebugString();
+  EXPECT_THAT(refused->error().message(), HasSubstr("id: 7 is already pending on this stream"));
+  ASSERT_TRUE(slow.WaitForHeld(kRequests));
+  // Released together: the answers ready while a write is in flight go in
+  // the next message, so far fewer messages than answers arrive.
+  const int messages_before = stream.messages;
+  slow.ReleaseSlow();
+  std::set<uint64_t> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    std::optional<v1::ObserveStreamResponse> r = stream.Next();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->has_observation()) << r->DebugString();
+    EXPECT_EQ(r->observation().request_id(), absl::StrCat("req-", r->id()));
+    ids.insert(r->id());
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(*ids.begin(), 1u);
+  EXPECT_EQ(*ids.rbegin(), static_cast<uint64_t>(kRequests));
+  EXPECT_LT(stream.messages - messages_before, kRequests / 2);
+  EXPECT_TRUE(stream.End().ok());
+}
+
+TEST_F(ServiceTest, StreamMessageWithoutRequestsOrWithTooManyFinishesInvalidArgument) {
+  observer_.SetResult(SecureTxtObservation());
+  StartServer(BaseOptions());
+  auto stub = Stub(pki_->client(tests::kVaClientName));
+  {
+    SCOPED_TRACE("empty message after a request still running");
+    TestStream stream(stub.get());
+    observer_.Hold();
+    ASSERT_TRUE(stream.Send(StreamRequest(1, "held.example.test")));
+    ASSERT_TRUE(observer_.WaitForHeld(1));
+    ASSERT_TRUE(stream.SendBatch({}));
+    observer_.Release();
+    // What was read before the bad message is answered...
+    std::optional<v1::ObserveStreamResponse> held = stream.Next();
+    ASSERT_TRUE(held.has_value());
+    EXPECT_EQ(held->id(), 1u);
+    EXPECT_TRUE(held->has_observation()) << held->DebugString();
+    // ...then the stream ends, naming the field and the rule.
+    EXPECT_FALSE(stream.Next().has_value());
+    const grpc::Status status = stream.rw->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("requests: 0 in one message; each ObserveStreamRequests message must "
+                          "carry at least 1 and at most 256"));
+  }
+  {
+    SCOPED_TRACE("257 requests in one message");
+    TestStream stream(stub.get());
+    std::vector<v1::ObserveStreamRequest> batch;
+    for (uint64_t id = 1; id <= kMaxStreamBatch + 1; ++id) {
+      batch.push_back(StreamRequest(id, "example.test"));
+    }
+    ASSERT_TRUE(stream.SendBatch(batch));
+    EXPECT_FALSE(stream.Next().has_value());
+    const grpc::Status status = stream.rw->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("requests: 257 in one message"));
+  }
+  // Nothing of a bad message is looked up.
+  EXPECT_EQ(observer_.calls(), 1u);
+  EXPECT_EQ(MetricValue(registry_, "vantage_perspective_rpcs_refused_total",
+                        {{"reason", "invalid_argument"}}),
+            2);
 }
 
 TEST_F(ServiceTest, StreamObserverErrorsBecomeErrorAnswers) {
