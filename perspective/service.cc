@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/flush_scope.h"
 #include "perspective/config.h"
 #include "perspective/observe_request.h"
 
@@ -479,6 +480,9 @@ class PerspectiveService::StreamReactor final
                        "", peer_);
     }
     Run(actions);  // the next read starts before these requests are looked up
+    // Answers given inline (refusals, an observer answering at once) leave
+    // in one write when the scope ends.
+    common::FlushScope scope;
     for (int i : accepted) {
       service_->HandleStreamRequest(
           batch.requests(i), peer_,
@@ -534,8 +538,12 @@ class PerspectiveService::StreamReactor final
   }
 
   // Answer takes the answer to one request (from HandleStreamRequest's
-  // callback, on any thread).
+  // callback, on any thread). Inside a FlushScope (the resolver thread's
+  // event-loop iteration) the write waits for the scope's end, so every
+  // answer of the iteration goes in it.
   void Answer(v1::ObserveStreamResponse response) {
+    const bool defer = common::FlushScope::Active();
+    bool schedule = false;
     Actions actions;
     {
       absl::MutexLock lock(&mu_);
@@ -543,6 +551,25 @@ class PerspectiveService::StreamReactor final
       if (response.id() != 0) observing_.erase(response.id());
       // A broken or finished stream has nobody to answer.
       if (!broken_ && !finished_) queue_.push_back(std::move(response));
+      if (!defer) {
+        actions = NextLocked();
+      } else if (!flush_scheduled_) {
+        flush_scheduled_ = true;
+        ++refs_;  // released by Flush
+        schedule = true;
+      }
+    }
+    if (schedule) common::FlushScope::Defer([this] { Flush(); });
+    Run(actions);
+    Unref();
+  }
+
+  // Flush: the end of the FlushScope an answer was deferred in.
+  void Flush() {
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      flush_scheduled_ = false;
       actions = NextLocked();
     }
     Run(actions);
@@ -633,6 +660,7 @@ class PerspectiveService::StreamReactor final
   int writing_count_ ABSL_GUARDED_BY(mu_) = 0;     // answers in it
   bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish was called
   absl::Status protocol_error_ ABSL_GUARDED_BY(mu_);  // a bad message: finish with it
+  bool flush_scheduled_ ABSL_GUARDED_BY(mu_) = false;  // a FlushScope will call Flush
   int handling_ ABSL_GUARDED_BY(mu_) = 0;          // requests handed to HandleStreamRequest
   absl::flat_hash_set<uint64_t> observing_ ABSL_GUARDED_BY(mu_);  // their non-zero ids
   std::deque<v1::ObserveStreamResponse> queue_ ABSL_GUARDED_BY(mu_);  // answers to write

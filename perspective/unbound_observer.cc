@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "common/flush_scope.h"
 #include "google/protobuf/util/time_util.h"
 #include "perspective/dns_answer.h"
 #include "perspective/observe_request.h"
@@ -410,7 +411,15 @@ UnboundObserver::Loop::~Loop() {
 
 void UnboundObserver::Loop::Run() {
   current_loop = this;
-  event_base_loop(base_, 0);
+  // One event-loop iteration at a time, each inside a FlushScope: the
+  // answers its callbacks give (a batch of cache hits, every DNS reply read
+  // at once) start their gRPC writes together when it ends.
+  while (true) {
+    common::FlushScope scope;
+    // 0: callbacks ran; 1: no events left (never: the wakeup event is
+    // persistent); -1: error.
+    if (event_base_loop(base_, EVLOOP_ONCE) != 0 || event_base_got_break(base_)) break;
+  }
   current_loop = nullptr;
 }
 
