@@ -1,12 +1,16 @@
 #include "va/audit_log.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
@@ -30,6 +34,37 @@ absl::StatusOr<std::string> AuditRecordToJson(const v1::AuditRecord& record) {
     return absl::InternalError(absl::StrCat("audit record to JSON: ", status.ToString()));
   }
   return json;
+}
+
+absl::StatusOr<v1::ValidationResult> AnswerFromAudit(const v1::AuditRecord& record) {
+  v1::ValidationResult answer = record.result();
+  answer.clear_perspectives();
+  int next_pending = 0;
+  int previous = -1;
+  for (int index : record.pending_at_answer()) {
+    if (index <= previous || index >= record.final_perspectives_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "pending_at_answer: ", index, " is not an ascending index into final_perspectives (",
+          record.final_perspectives_size(), " entries)"));
+    }
+    previous = index;
+  }
+  for (int i = 0; i < record.final_perspectives_size(); ++i) {
+    const v1::PerspectiveEvidence& final = record.final_perspectives(i);
+    v1::PerspectiveEvidence* ev = answer.add_perspectives();
+    if (next_pending < record.pending_at_answer_size() &&
+        record.pending_at_answer(next_pending) == i) {
+      ++next_pending;
+      // What a perspective still running looked like in the answer.
+      ev->set_perspective_id(final.perspective_id());
+      ev->set_rir(final.rir());
+      ev->set_primary(final.primary());
+      ev->set_answer(v1::PERSPECTIVE_ANSWER_PENDING);
+    } else {
+      *ev = final;
+    }
+  }
+  return answer;
 }
 
 absl::StatusOr<std::unique_ptr<FileAuditSink>> FileAuditSink::Create(
@@ -117,6 +152,44 @@ uint64_t FileAuditSink::failures() const {
   return failures_;
 }
 
+absl::Status FileAuditSink::WriteLines(const std::deque<std::string>& lines) {
+  // writev: one system call for up to IOV_MAX lines, not one each.
+  std::vector<iovec> iov;
+  iov.reserve(std::min<size_t>(lines.size(), IOV_MAX));
+  auto next = lines.begin();
+  while (next != lines.end() || !iov.empty()) {
+    while (next != lines.end() && iov.size() < IOV_MAX) {
+      iov.push_back({const_cast<char*>(next->data()), next->size()});
+      ++next;
+    }
+    size_t first = 0;  // iov[first..] is left to write
+    while (first < iov.size()) {
+      const ssize_t n = ::writev(fd_, iov.data() + first, static_cast<int>(iov.size() - first));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return absl::DataLossError(
+            absl::StrCat("audit: write ", path_, ": ", std::strerror(errno)));
+      }
+      // A short write: skip what went out, resume inside the line it cut.
+      size_t written = static_cast<size_t>(n);
+      while (first < iov.size() && written >= iov[first].iov_len) {
+        written -= iov[first].iov_len;
+        ++first;
+      }
+      if (first < iov.size()) {
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + written;
+        iov[first].iov_len -= written;
+      }
+    }
+    iov.clear();
+  }
+  return absl::OkStatus();
+}
+
+// kGroupCommitWindow: under FSYNC_EVERY_RECORD, at most one fdatasync per
+// this long; a record waits at most this long (plus the sync) to be durable.
+constexpr absl::Duration kGroupCommitWindow = absl::Milliseconds(2);
+
 void FileAuditSink::WriterLoop() {
   absl::Time last_sync = absl::Now();
   bool unsynced = false;
@@ -132,24 +205,21 @@ void FileAuditSink::WriterLoop() {
       } else {
         mu_.Await(absl::Condition(&ready));
       }
+      if (fsync_ == v1::AuditConfig::FSYNC_EVERY_RECORD && !stopping_) {
+        // Group commit window: the records of the next kGroupCommitWindow
+        // after the last fdatasync share the next one (fewer syncs under
+        // load; no answer waits for them, see AuditSink).
+        const absl::Time open_until = last_sync + kGroupCommitWindow;
+        auto stop = [this] { return stopping_; };
+        if (absl::Now() < open_until) {
+          mu_.AwaitWithDeadline(absl::Condition(&stop), open_until);
+        }
+      }
       batch.swap(queue_);
       stopping = stopping_;
     }
     // Group commit: one write pass and (per policy) one fdatasync per batch.
-    absl::Status status;
-    for (const std::string& line : batch) {
-      size_t off = 0;
-      while (off < line.size() && status.ok()) {
-        const ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          status = absl::DataLossError(
-              absl::StrCat("audit: write ", path_, ": ", std::strerror(errno)));
-        } else {
-          off += static_cast<size_t>(n);
-        }
-      }
-    }
+    absl::Status status = WriteLines(batch);
     if (!batch.empty()) unsynced = true;
     const bool sync_now =
         unsynced && status.ok() &&

@@ -38,6 +38,13 @@ class AuditSink {
 // auditor sees `corroborates: false` rather than a missing key.
 absl::StatusOr<std::string> AuditRecordToJson(const v1::AuditRecord& record);
 
+// AnswerFromAudit rebuilds the ValidationResult the RA got from `record`
+// (proto/audit.proto, AuditRecord.result: the evidence is logged once, in
+// final_perspectives, with the indices that were still PENDING then).
+// INVALID_ARGUMENT when pending_at_answer names no final_perspectives entry
+// or is not ascending.
+absl::StatusOr<v1::ValidationResult> AnswerFromAudit(const v1::AuditRecord& record);
+
 // FileAuditSink appends JSON lines to AuditConfig.path (created 0600).
 class FileAuditSink final : public AuditSink {
  public:
@@ -58,6 +65,8 @@ class FileAuditSink final : public AuditSink {
  private:
   FileAuditSink(int fd, v1::AuditConfig::Fsync fsync, absl::Duration interval, std::string path);
   void WriterLoop();
+  // WriteLines appends `lines` (each ending in '\n') to the file.
+  absl::Status WriteLines(const std::deque<std::string>& lines);
 
   const int fd_;
   const v1::AuditConfig::Fsync fsync_;

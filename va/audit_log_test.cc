@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,42 @@ TEST(AuditRecordToJson, RoundTripsThroughProtobufJson) {
   EXPECT_EQ(out.SerializeAsString(), in.SerializeAsString());
 }
 
+TEST(AnswerFromAudit, PendingEntriesBecomeStubsAndTheRestIsTheFinalEvidence) {
+  v1::AuditRecord r = SampleRecord("req-a");
+  r.mutable_result()->set_fqdn("example.com");
+  auto* p0 = r.mutable_final_perspectives(0);
+  p0->set_primary(true);
+  p0->set_answer(v1::PERSPECTIVE_ANSWER_ANSWERED);
+  auto* p1 = r.add_final_perspectives();
+  p1->set_perspective_id("r2");
+  p1->set_rir(v1::RIR_APNIC);
+  p1->set_answer(v1::PERSPECTIVE_ANSWER_ANSWERED);
+  p1->set_corroborates(true);
+  p1->set_matched_accounturi("https://ca.example/account-hash/sha-256/x");
+  r.add_pending_at_answer(1);
+  absl::StatusOr<v1::ValidationResult> answer = AnswerFromAudit(r);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->fqdn(), "example.com");
+  ASSERT_EQ(answer->perspectives_size(), 2);
+  EXPECT_EQ(answer->perspectives(0).SerializeAsString(), p0->SerializeAsString());
+  v1::PerspectiveEvidence stub;
+  stub.set_perspective_id("r2");
+  stub.set_rir(v1::RIR_APNIC);
+  stub.set_answer(v1::PERSPECTIVE_ANSWER_PENDING);
+  EXPECT_EQ(answer->perspectives(1).SerializeAsString(), stub.SerializeAsString());
+}
+
+TEST(AnswerFromAudit, RefusesIndicesOutOfRangeOrNotAscending) {
+  for (const std::vector<int>& pending :
+       std::vector<std::vector<int>>{{1}, {-1}, {0, 0}}) {
+    v1::AuditRecord r = SampleRecord("req-b");
+    for (int i : pending) r.add_pending_at_answer(i);
+    absl::StatusOr<v1::ValidationResult> answer = AnswerFromAudit(r);
+    EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(answer.status().message(), HasSubstr("pending_at_answer: "));
+  }
+}
+
 class FileAuditSinkTest : public ::testing::TestWithParam<v1::AuditConfig::Fsync> {};
 
 TEST_P(FileAuditSinkTest, WritesEveryRecordFromManyThreads) {
@@ -71,25 +108,31 @@ TEST_P(FileAuditSinkTest, WritesEveryRecordFromManyThreads) {
   config.mutable_fsync_interval()->set_nanos(20'000'000);
   auto sink = FileAuditSink::Create(config);
   ASSERT_TRUE(sink.ok()) << sink.status();
+  // 4000 records: batches larger than IOV_MAX (1024) lines are written in
+  // several writev calls.
+  constexpr int kThreads = 4, kPerThread = 1000;
   std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
+  for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 250; ++i) {
+      for (int i = 0; i < kPerThread; ++i) {
         (*sink)->Write(SampleRecord("t" + std::to_string(t) + "-" + std::to_string(i)));
       }
     });
   }
   for (auto& th : threads) th.join();
   ASSERT_TRUE((*sink)->Flush().ok());
-  EXPECT_EQ((*sink)->written(), 1000u);
+  EXPECT_EQ((*sink)->written(), 4000u);
   EXPECT_EQ((*sink)->failures(), 0u);
   const auto lines = ReadLines(path);
-  ASSERT_EQ(lines.size(), 1000u);
+  ASSERT_EQ(lines.size(), 4000u);
+  std::set<std::string> ids;
   for (const auto& line : lines) {
     v1::AuditRecord r;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(line, &r).ok()) << line;
     EXPECT_EQ(r.va_id(), "va-1");
+    ids.insert(r.request_id());
   }
+  EXPECT_EQ(ids.size(), 4000u);  // each record once, whole
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);

@@ -83,6 +83,11 @@ class ValidationAuthority::Validation {
   bool CorroboratesLocked(const Slot& slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AddEvidenceLocked copies every perspective's evidence into `result`.
   void AddEvidenceLocked(v1::ValidationResult* result) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RememberAnswerLocked marks the validation answered with `result` and
+  // keeps what the audit record needs of it (all but the evidence, and
+  // which slots were still running). `result` is unchanged.
+  void RememberAnswerLocked(v1::ValidationResult& result, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // TakeAuditLocked builds the audit record once every perspective has
   // finished, moving the result and the evidence into it.
   v1::AuditRecord TakeAuditLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -103,7 +108,10 @@ class ValidationAuthority::Validation {
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
   bool answered_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time answered_at_ ABSL_GUARDED_BY(mu_);
+  // The answer for the audit record: without its perspectives, plus the
+  // slots still running then (proto/audit.proto, AuditRecord.result).
   v1::ValidationResult result_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> pending_at_answer_ ABSL_GUARDED_BY(mu_);
   Done done_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -239,9 +247,7 @@ void ValidationAuthority::Validation::FinishWithoutObservations(v1::Outcome outc
   v1::AuditRecord audit;
   {
     absl::MutexLock lock(&mu_);
-    answered_ = true;
-    answered_at_ = now;
-    result_ = result;
+    RememberAnswerLocked(result, now);
     audit = TakeAuditLocked(now);
   }
   Answer(std::move(result), now);
@@ -295,9 +301,7 @@ void ValidationAuthority::Validation::OnAnswer(int index,
     if (answer_kind == v1::PERSPECTIVE_ANSWER_ANSWERED) dnssec = slot.judgement.dnssec;
     --pending_;
     if (!answered_ && TryDecideLocked(&result)) {
-      answered_ = true;
-      answered_at_ = now;
-      result_ = result;
+      RememberAnswerLocked(result, now);
       answer_now = true;
     }
     if (pending_ == 0) {
@@ -430,6 +434,21 @@ bool ValidationAuthority::Validation::TryDecideLocked(v1::ValidationResult* resu
   return true;
 }
 
+void ValidationAuthority::Validation::RememberAnswerLocked(v1::ValidationResult& result,
+                                                          absl::Time now) {
+  answered_ = true;
+  answered_at_ = now;
+  // Everything but the evidence, which the audit record has once, in
+  // final_perspectives (the evidence is moved out and back, not copied).
+  google::protobuf::RepeatedPtrField<v1::PerspectiveEvidence> evidence;
+  evidence.Swap(result.mutable_perspectives());
+  result_ = result;
+  evidence.Swap(result.mutable_perspectives());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].done) pending_at_answer_.push_back(static_cast<int>(i));
+  }
+}
+
 v1::AuditRecord ValidationAuthority::Validation::TakeAuditLocked(absl::Time now) {
   v1::AuditRecord audit;
   *audit.mutable_time() = policy::TimeToProto(start_);
@@ -451,6 +470,7 @@ v1::AuditRecord ValidationAuthority::Validation::TakeAuditLocked(absl::Time now)
     if (i > 0) ev->set_corroborates(corroborates[i]);
     if (!slots_[i].done) ev->set_answer(v1::PERSPECTIVE_ANSWER_PENDING);
   }
+  for (int i : pending_at_answer_) audit.add_pending_at_answer(i);
   *audit.mutable_answer_latency() = common::DurationToProto(answered_at_ - start_);
   *audit.mutable_total_latency() = common::DurationToProto(now - start_);
   return audit;
