@@ -392,13 +392,7 @@ class PerspectiveService::StreamReactor final
   // Drain: stop reading; finish UNAVAILABLE once every request read is
   // answered.
   void Drain() {
-    Actions actions;
-    {
-      absl::MutexLock lock(&mu_);
-      draining_ = true;
-      actions = NextLocked();
-    }
-    Run(actions);
+    Step([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { draining_ = true; });
   }
 
   void Ref() {
@@ -417,14 +411,10 @@ class PerspectiveService::StreamReactor final
   void OnReadDone(bool ok) override {
     if (!ok) {
       // The client half-closed, or the call ended.
-      Actions actions;
-      {
-        absl::MutexLock lock(&mu_);
+      Step([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         reading_ = false;
         read_closed_ = true;
-        actions = NextLocked();
-      }
-      Run(actions);
+      });
       return;
     }
     // The buffer is free again before the next read starts.
@@ -491,24 +481,14 @@ class PerspectiveService::StreamReactor final
   }
 
   void OnWriteDone(bool ok) override {
-    Actions actions;
-    {
-      absl::MutexLock lock(&mu_);
+    Step([this, ok]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       writing_ = false;
       if (!ok) broken_ = true;  // the call is over: nothing reaches the client
-      actions = NextLocked();
-    }
-    Run(actions);
+    });
   }
 
   void OnCancel() override {
-    Actions actions;
-    {
-      absl::MutexLock lock(&mu_);
-      broken_ = true;
-      actions = NextLocked();
-    }
-    Run(actions);
+    Step([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { broken_ = true; });
   }
 
   void OnDone() override {
@@ -566,13 +546,7 @@ class PerspectiveService::StreamReactor final
 
   // Flush: the end of the FlushScope an answer was deferred in.
   void Flush() {
-    Actions actions;
-    {
-      absl::MutexLock lock(&mu_);
-      flush_scheduled_ = false;
-      actions = NextLocked();
-    }
-    Run(actions);
+    Step([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { flush_scheduled_ = false; });
     Unref();
   }
 
@@ -632,6 +606,19 @@ class PerspectiveService::StreamReactor final
       actions.read = true;
     }
     return actions;
+  }
+
+  // Step: `change` the state under mu_, decide with NextLocked, then start
+  // what it decided outside mu_.
+  template <typename F>
+  void Step(F change) {
+    Actions actions;
+    {
+      absl::MutexLock lock(&mu_);
+      change();
+      actions = NextLocked();
+    }
+    Run(actions);
   }
 
   void Run(Actions& actions) {
