@@ -157,7 +157,7 @@ absl::Status FileAuditSink::WriteLines(const std::deque<std::string>& lines) {
   std::vector<iovec> iov;
   iov.reserve(std::min<size_t>(lines.size(), IOV_MAX));
   auto next = lines.begin();
-  while (next != lines.end() || !iov.empty()) {
+  while (next != lines.end()) {
     while (next != lines.end() && iov.size() < IOV_MAX) {
       iov.push_back({const_cast<char*>(next->data()), next->size()});
       ++next;
