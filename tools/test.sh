@@ -14,6 +14,9 @@ for a in "$@"; do
   esac
 done
 tools/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+# Only this run's results count: Bazel keeps the XML of earlier runs (e.g.
+# run_N_of_M directories left by --runs_per_test) beside the current ones.
+started=$(date +%s)
 bazel test --config=ci //... </dev/null
 rc=$?
 # Read the results from this workspace's own output base (the bazel-testlogs
@@ -27,10 +30,13 @@ if [ "$fuzz_secs" != 0 ]; then
   fuzz_fail=$(grep -c '^fuzz .*FAILED' "$fuzz_log")
   [ "$fuzz_fail" = 0 ] || rc=1
 fi
-TESTLOGS=$testlogs FUZZ_PASS=$fuzz_pass FUZZ_FAIL=$fuzz_fail python3 - <<'PY'
+STARTED=$started TESTLOGS=$testlogs FUZZ_PASS=$fuzz_pass FUZZ_FAIL=$fuzz_fail python3 - <<'PY'
 import glob, os, xml.etree.ElementTree as ET
 passed = int(os.environ["FUZZ_PASS"]); failed = int(os.environ["FUZZ_FAIL"])
+started = int(os.environ["STARTED"])
 for f in glob.glob(os.path.join(os.environ["TESTLOGS"], "**/test.xml"), recursive=True):
+    if os.path.getmtime(f) < started:
+        continue  # left by an earlier run
     try:
         root = ET.parse(f).getroot()
     except ET.ParseError:
