@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/tls.h"
@@ -34,6 +37,32 @@ struct EchoCall {
   EchoMessage request;
   EchoMessage response;
 };
+
+// One fan-out: its calls, and what has come back so far.
+struct Fanout {
+  explicit Fanout(size_t n, int quorum, ClosedLoop::Done done)
+      : calls(n), quorum(quorum), done(std::move(done)) {}
+  std::vector<EchoCall> calls;
+  const int quorum;
+  absl::Mutex mu;
+  int answered ABSL_GUARDED_BY(mu) = 0;
+  int failed ABSL_GUARDED_BY(mu) = 0;
+  int outstanding ABSL_GUARDED_BY(mu) = 0;
+  std::string first_error ABSL_GUARDED_BY(mu);
+  ClosedLoop::Done done ABSL_GUARDED_BY(mu);  // empty once reported
+};
+
+// EchoStatus: an Echo call's result as the benchmarks count it.
+absl::Status EchoStatus(const grpc::Status& status, const EchoCall& call) {
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        status.error_message());
+  }
+  if (call.response.payload().size() != call.request.payload().size()) {
+    return absl::DataLossError("echo answered another payload size");
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -115,16 +144,64 @@ Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, dou
         stub->async()->Echo(
             &call->context, &call->request, &call->response,
             [call, done = std::move(done)](grpc::Status status) {
-              absl::Status result;
-              if (!status.ok()) {
-                result = absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                      status.error_message());
-              } else if (call->response.payload().size() != call->request.payload().size()) {
-                result = absl::DataLossError("echo answered another payload size");
-              }
+              absl::Status result = EchoStatus(status, *call);
               delete call;
               done(std::move(result));
             });
+        return true;
+      },
+      others);
+}
+
+Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payload, int quorum,
+                int concurrency, double warmup, double seconds, const std::vector<pid_t>& others) {
+  ClosedLoop loop;
+  return loop.Run(
+      concurrency, warmup, seconds,
+      [&stubs, &payload, quorum](ClosedLoop::Done done) {
+        auto* fanout = new Fanout(stubs.size(), quorum, std::move(done));
+        const auto deadline = absl::ToChronoTime(absl::Now() + absl::Seconds(30));
+        {
+          absl::MutexLock lock(&fanout->mu);
+          fanout->outstanding = static_cast<int>(stubs.size());
+        }
+        for (size_t i = 0; i < stubs.size(); ++i) {
+          EchoCall& call = fanout->calls[i];
+          call.request.set_payload(payload);
+          call.context.set_deadline(deadline);
+          stubs[i]->async()->Echo(
+              &call.context, &call.request, &call.response,
+              [fanout, &call](grpc::Status status) {
+                const absl::Status result = EchoStatus(status, call);
+                ClosedLoop::Done report;
+                absl::Status reported;
+                bool last = false;
+                {
+                  absl::MutexLock lock(&fanout->mu);
+                  if (result.ok()) {
+                    ++fanout->answered;
+                  } else {
+                    ++fanout->failed;
+                    if (fanout->first_error.empty()) fanout->first_error = result.ToString();
+                  }
+                  const int n = static_cast<int>(fanout->calls.size());
+                  const bool quorum_met = fanout->answered >= fanout->quorum;
+                  const bool quorum_lost = fanout->failed > n - fanout->quorum;
+                  if (fanout->done && (quorum_met || quorum_lost)) {
+                    report = std::move(fanout->done);
+                    fanout->done = nullptr;
+                    if (!quorum_met) {
+                      reported = absl::UnavailableError(
+                          absl::StrCat("fan-out: ", fanout->failed, " of ", n,
+                                       " calls failed: ", fanout->first_error));
+                    }
+                  }
+                  last = --fanout->outstanding == 0;
+                }
+                if (report) report(std::move(reported));
+                if (last) delete fanout;
+              });
+        }
         return true;
       },
       others);

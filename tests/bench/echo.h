@@ -52,6 +52,14 @@ absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
 Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, double warmup,
               double seconds, const std::vector<pid_t>& others);
 
+// RunFanout measures fan-outs, the shape of a VA's observation round: each
+// operation sends the same Echo through every stub at once and completes
+// when `quorum` of them have answered (the rest finish in the background,
+// as a VA's stragglers do). An operation with more failures than
+// stubs.size() - quorum is an error. 1 <= quorum <= stubs.size().
+Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payload, int quorum,
+                int concurrency, double warmup, double seconds, const std::vector<pid_t>& others);
+
 // SelfPath: this binary (/proc/self/exe), "" if unknown.
 std::string SelfPath();
 
