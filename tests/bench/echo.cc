@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,6 +18,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/tls.h"
+#include "google/protobuf/text_format.h"
+#include "proto/config.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/pki/test_pki.h"
 
@@ -22,13 +27,30 @@ namespace vantage::bench {
 namespace {
 
 class EchoService final : public Echo::CallbackService {
+ public:
+  explicit EchoService(RawLookups* lookups) : lookups_(lookups) {}
+
+ private:
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const EchoMessage* request, EchoMessage* response) override {
     response->set_payload(request->payload());
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
+    if (request->lookup().empty()) {
+      reactor->Finish(grpc::Status::OK);
+    } else if (lookups_ == nullptr) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                   "lookup: this echo server has no resolver"));
+    } else {
+      lookups_->Submit(request->lookup(), [reactor](absl::Status s) {
+        reactor->Finish(s.ok() ? grpc::Status::OK
+                               : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                              absl::StrCat("lookup: ", s.message())));
+      });
+    }
     return reactor;
   }
+
+  RawLookups* const lookups_;
 };
 
 // Everything one call needs alive until its callback has run.
@@ -73,7 +95,8 @@ std::string SelfPath() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-int ServeEcho(const std::string& address, const std::string& pki_dir) {
+int ServeEcho(const std::string& address, const std::string& pki_dir,
+              const std::string& resolver_file) {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
@@ -90,7 +113,31 @@ int ServeEcho(const std::string& address, const std::string& pki_dir) {
     std::fprintf(stderr, "echo: %s\n", creds.status().ToString().c_str());
     return 1;
   }
-  EchoService service;
+  std::unique_ptr<RawLookups> lookups;
+  std::thread lookup_loop;
+  if (!resolver_file.empty()) {
+    std::ifstream in(resolver_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    v1::ResolverConfig resolver;
+    if (!in || !google::protobuf::TextFormat::ParseFromString(text.str(), &resolver)) {
+      std::fprintf(stderr, "echo: cannot read the resolver config %s\n", resolver_file.c_str());
+      return 1;
+    }
+    absl::StatusOr<std::unique_ptr<RawLookups>> raw = RawLookups::Create(resolver);
+    if (!raw.ok()) {
+      std::fprintf(stderr, "echo: %s\n", raw.status().ToString().c_str());
+      return 1;
+    }
+    lookups = *std::move(raw);
+    lookup_loop = std::thread([&lookups] {
+      if (absl::Status s = lookups->Serve(); !s.ok()) {
+        std::fprintf(stderr, "echo: lookups: %s\n", s.ToString().c_str());
+        std::exit(1);
+      }
+    });
+  }
+  EchoService service(lookups.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, *creds, &port);
@@ -105,16 +152,22 @@ int ServeEcho(const std::string& address, const std::string& pki_dir) {
   int sig = 0;
   sigwait(&stop, &sig);
   server->Shutdown();
+  if (lookups != nullptr) {
+    lookups->Shutdown();
+    lookup_loop.join();
+  }
   return 0;
 }
 
 absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
                                            const std::string& pki_dir,
-                                           const std::string& netns) {
+                                           const std::string& netns,
+                                           const std::string& resolver_file) {
   const std::string self = SelfPath();
   if (self.empty()) return absl::InternalError("cannot read /proc/self/exe");
   harness::Subprocess::Options options;
   options.argv = {self, "--serve_echo=" + address, "--pki_dir=" + pki_dir};
+  if (!resolver_file.empty()) options.argv.push_back("--echo_resolver=" + resolver_file);
   options.netns = netns;
   absl::StatusOr<std::unique_ptr<harness::Subprocess>> process =
       harness::Subprocess::Start(options);
@@ -154,11 +207,14 @@ Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, dou
 }
 
 Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payload, int quorum,
-                int concurrency, double warmup, double seconds, const std::vector<pid_t>& others) {
+                LeafNames* leaf, const std::string& warm_fqdn, int concurrency, double warmup,
+                double seconds, const std::vector<pid_t>& others) {
   ClosedLoop loop;
   return loop.Run(
       concurrency, warmup, seconds,
-      [&stubs, &payload, quorum](ClosedLoop::Done done) {
+      [&stubs, &payload, quorum, leaf, &warm_fqdn](ClosedLoop::Done done) {
+        const std::string fqdn = leaf != nullptr ? leaf->Next() : warm_fqdn;
+        if (leaf != nullptr && fqdn.empty()) return false;
         auto* fanout = new Fanout(stubs.size(), quorum, std::move(done));
         const auto deadline = absl::ToChronoTime(absl::Now() + absl::Seconds(30));
         {
@@ -168,6 +224,7 @@ Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payloa
         for (size_t i = 0; i < stubs.size(); ++i) {
           EchoCall& call = fanout->calls[i];
           call.request.set_payload(payload);
+          call.request.set_lookup(fqdn);
           call.context.set_deadline(deadline);
           stubs[i]->async()->Echo(
               &call.context, &call.request, &call.response,

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "tests/bench/closed_loop.h"
 #include "tests/bench/echo.grpc.pb.h"
+#include "tests/bench/raw_lookups.h"
 #include "tests/harness/subprocess.h"
 
 namespace vantage::bench {
@@ -33,7 +34,13 @@ namespace vantage::bench {
 // the server certificate of tests::kPerspectiveServerName in `pki_dir` and
 // allowing the client tests::kVaClientName. Prints
 // "echo listening on HOST:PORT" once ready. Returns the exit code.
-int ServeEcho(const std::string& address, const std::string& pki_dir);
+// `resolver_file` (a v1.ResolverConfig textproto; empty: none): requests
+// with `lookup` set are answered after a RawLookups lookup of that name on
+// a thread of its own - a perspective with nothing but the call and the
+// lookup in it. A binary passing a resolver file to StartEchoServer must
+// also define --echo_resolver=FILE and pass it here.
+int ServeEcho(const std::string& address, const std::string& pki_dir,
+              const std::string& resolver_file = "");
 
 struct EchoServer {
   std::unique_ptr<harness::Subprocess> process;
@@ -45,7 +52,8 @@ struct EchoServer {
 // one), and waits until it listens.
 absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
                                            const std::string& pki_dir,
-                                           const std::string& netns);
+                                           const std::string& netns,
+                                           const std::string& resolver_file = "");
 
 // RunEcho measures Echo calls with `payload` through `stub` in a closed loop
 // (ClosedLoop::Run); an answer with another payload size is an error.
@@ -56,9 +64,13 @@ Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, dou
 // operation sends the same Echo through every stub at once and completes
 // when `quorum` of them have answered (the rest finish in the background,
 // as a VA's stragglers do). An operation with more failures than
-// stubs.size() - quorum is an error. 1 <= quorum <= stubs.size().
+// stubs.size() - quorum is an error. 1 <= quorum <= stubs.size(). Each
+// Echo asks its server to look up `leaf`'s next name (one per operation,
+// the same at every server), or `warm_fqdn` when `leaf` is null; no lookup
+// when both are empty/null.
 Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payload, int quorum,
-                int concurrency, double warmup, double seconds, const std::vector<pid_t>& others);
+                LeafNames* leaf, const std::string& warm_fqdn, int concurrency, double warmup,
+                double seconds, const std::vector<pid_t>& others);
 
 // SelfPath: this binary (/proc/self/exe), "" if unknown.
 std::string SelfPath();
