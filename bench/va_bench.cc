@@ -457,6 +457,8 @@ int Main(int argc, char** argv) {
     if (!server) knotd_pids.push_back(p);
   }
   const pid_t echo_pid = echo_server->process->pid();
+  std::vector<pid_t> fanout_and_knotd = fanout_pids;
+  fanout_and_knotd.insert(fanout_and_knotd.end(), knotd_pids.begin(), knotd_pids.end());
 
   // Both workloads must be VALID before anything is measured.
   for (const std::string& d : {std::string(kWarmDomain), std::string("t1.leaf.test")}) {
@@ -476,7 +478,7 @@ int Main(int argc, char** argv) {
       "%d x %.1f s per measurement after %.1f s warm-up; closed loop, C calls in flight;\n"
       "workloads interleaved per repeat. VA: default configuration (perspective deadline 5 s),\n"
       "audit fsync %s, 5 remotes + primary, SQLite store. cpu/op and cs/op count this process\n"
-      "plus: echo server (echo), the 5 echo servers (fan-out), knotd (lookups), vantage-va +\n"
+      "plus: echo server (echo), the 5 echo servers + knotd (fan-out), knotd (lookups), vantage-va +\n"
       "5 vantage-perspective + knotd (VA).\n"
       "errors = answers that are not VALID (every one makes its run invalid).\n\n",
       load_at_start.c_str(), sysconf(_SC_NPROCESSORS_ONLN), repeats, seconds, warmup,
@@ -513,7 +515,7 @@ int Main(int argc, char** argv) {
           case kFanoutLeaf:
             s = RunFanout(fanout_stubs, std::string(absl::GetFlag(FLAGS_payload), 'x'), kQuorum,
                           w == kFanoutLeaf ? &fan_leaf : nullptr, kWarmDomain, c, warmup,
-                          seconds, fanout_pids);
+                          seconds, fanout_and_knotd);
             break;
           case kLookupWarm:
             s = (*raw)->Run(c, warmup, seconds, nullptr, knotd_pids);
