@@ -32,6 +32,15 @@ absl::Status UbStatus(int err, absl::string_view what) {
   return absl::InternalError(absl::StrCat("libunbound ", what, ": ", ub_strerror(err)));
 }
 
+// AnswerCount: ANCOUNT of a DNS message (RFC 1035 4.1.1: the 16-bit count at
+// octet 6 of the 12-octet header), -1 for a packet shorter than a header.
+// Two octets read by hand: a floor does not parse what it does not use.
+int AnswerCount(const void* packet, int length) {
+  if (packet == nullptr || length < 12) return -1;
+  const auto* p = static_cast<const unsigned char*>(packet);
+  return (p[6] << 8) | p[7];
+}
+
 }  // namespace
 
 std::string LeafNames::Next() {
@@ -51,6 +60,10 @@ absl::StatusOr<std::unique_ptr<RawLookups>> RawLookups::Create(const v1::Resolve
   if (raw->base_ == nullptr) return absl::InternalError("libevent: cannot create a base");
   raw->ctx_ = ub_ctx_create_event(raw->base_);
   if (raw->ctx_ == nullptr) return absl::InternalError("libunbound: cannot create the context");
+  // Serve's hand-over pipe, made here so that Submit may come before Serve.
+  if (pipe2(raw->wake_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  }
   ub_ctx* ctx = raw->ctx_;
   const std::string max_rtt = absl::StrCat(r.infra_cache_max_rtt_ms());
   for (absl::Status s : {
@@ -87,9 +100,8 @@ struct RawLookups::Served {
 };
 
 absl::Status RawLookups::Serve() {
-  if (pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
+  // The pipe exists since Create: a Submit that came first left its byte in
+  // it, and the (level-triggered) event fires at once.
   event* wake = event_new(base_, wake_[0], EV_READ | EV_PERSIST, &RawLookups::OnWake, this);
   if (wake == nullptr || event_add(wake, nullptr) != 0) {
     if (wake != nullptr) event_free(wake);
@@ -155,16 +167,18 @@ void RawLookups::OnWake(int fd, short, void* arg) {
   }
 }
 
-void RawLookups::OnServedAnswer(void* mydata, int rcode, void*, int length, int sec, char*,
-                                int) {
+void RawLookups::OnServedAnswer(void* mydata, int rcode, void* packet, int length, int sec,
+                                char*, int) {
   auto* q = static_cast<Served*>(mydata);
   --q->self->served_outstanding_;
   LookupDone done = std::move(q->done);
   delete q;
-  if (rcode == 0 && sec == kSecSecure && length > 0) {
+  const int answers = AnswerCount(packet, length);
+  if (rcode == 0 && sec == kSecSecure && answers > 0) {
     done(absl::OkStatus());
   } else {
-    done(absl::UnavailableError(absl::StrCat("rcode ", rcode, " sec ", sec, " length ", length)));
+    done(absl::UnavailableError(
+        absl::StrCat("rcode ", rcode, " sec ", sec, " answers ", answers)));
   }
 }
 
@@ -233,10 +247,11 @@ void RawLookups::Refill() {
   }
 }
 
-void RawLookups::OnAnswer(void* mydata, int rcode, void*, int length, int sec, char*, int) {
+void RawLookups::OnAnswer(void* mydata, int rcode, void* packet, int length, int sec, char*,
+                          int) {
   auto* q = static_cast<Query*>(mydata);
   RawLookups* self = q->self;
-  const bool good = rcode == 0 && sec == kSecSecure && length > 0;
+  const bool good = rcode == 0 && sec == kSecSecure && AnswerCount(packet, length) > 0;
   if (q->counted && self->measuring_ && !self->stop_) {
     self->stats_->latencies.push_back(absl::ToDoubleSeconds(absl::Now() - q->start));
     self->stats_->n++;
