@@ -105,9 +105,9 @@ ABSL_FLAG(int, repeats, 3, "Runs of every measurement; the tables show medians."
 ABSL_FLAG(int, leaf_names, 120000,
           "Pre-populated leaf names (each used once per resolver; t0 is the warm domain).");
 ABSL_FLAG(std::vector<std::string>, workloads,
-          std::vector<std::string>({"echo", "fanout_warm", "fanout_leaf", "lookup_warm", "lookup_leaf", "va_warm",
-                                    "va_blackhole", "va_leaf"}),
-          "Which measurements to run (the summary tables need all six).");
+          std::vector<std::string>({"echo", "fanout_warm", "fanout_leaf", "lookup_warm",
+                                    "lookup_leaf", "va_warm", "va_blackhole", "va_leaf"}),
+          "Which measurements to run (the summary tables need all eight).");
 ABSL_FLAG(int, payload, 200, "Echo payload bytes (an Observation is a few hundred bytes).");
 ABSL_FLAG(std::string, audit_fsync, "every_record",
           "The VA's audit fsync policy: every_record (the default), interval or never.");
@@ -136,8 +136,7 @@ constexpr int kRemotes = 5;
 constexpr int kQuorum = 4;  // BR 3.2.2.9 with 5 remotes: at most 1 may not corroborate
 
 void Die(const absl::Status& status, absl::string_view what) {
-  std::fprintf(stderr, "va_bench: %s: %s\n", std::string(what).c_str(),
-               status.ToString().c_str());
+  std::fprintf(stderr, "va_bench: %s: %s\n", std::string(what).c_str(), status.ToString().c_str());
   std::exit(1);
 }
 
@@ -181,6 +180,31 @@ Stats RunVa(v1::ValidationAuthority::Stub* stub, const std::string& account_url,
       others);
 }
 
+// ---- the floors' echo servers ----
+
+struct EchoEndpoint {
+  EchoServer server;
+  std::unique_ptr<Echo::Stub> stub;
+};
+
+// StartEchoIn starts an echo server in region `region`'s namespace (where
+// that perspective is) and connects to it over the VA's mTLS; exits on
+// failure.
+EchoEndpoint StartEchoIn(tests::VaCluster& cluster, int region, const std::string& resolver) {
+  absl::StatusOr<EchoServer> server =
+      StartEchoServer(absl::StrCat(cluster.lab().RegionAddress(region), ":4432"),
+                      cluster.pki().dir(), cluster.lab().RegionNamespace(region), resolver);
+  if (!server.ok()) Die(server.status(), absl::StrCat("echo server in region ", region));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = common::CreateChannel(
+      server->address, cluster.pki().ClientTls(cluster.pki().client(tests::kVaClientName),
+                                               tests::kPerspectiveServerName));
+  if (!channel.ok()) Die(channel.status(), "echo channel");
+  if (!(*channel)->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(5)))) {
+    Die(absl::UnavailableError("cannot connect"), absl::StrCat("echo channel to ", region));
+  }
+  return EchoEndpoint{*std::move(server), Echo::NewStub(*channel)};
+}
+
 // ---- waiting for a quiet system between runs ----
 
 // VaInFlight: the VA's in-flight gauge (stragglers included), -1 unknown.
@@ -208,8 +232,8 @@ absl::Status WaitIdle(tests::VaCluster& cluster, absl::Duration timeout) {
 // WaitRemoteAnswers polls with single validations of the warm domain until
 // the audit record of one shows remote `index` ANSWERED (its channel is
 // usable again after the black hole).
-absl::Status WaitRemoteAnswers(tests::VaCluster& cluster, const std::string& account_url,
-                               int index, absl::Duration timeout) {
+absl::Status WaitRemoteAnswers(tests::VaCluster& cluster, const std::string& account_url, int index,
+                               absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   std::string last = "no probe answered";
   while (absl::Now() < deadline) {
@@ -254,8 +278,8 @@ enum Workload {
   kVaLeaf,
   kWorkloads
 };
-constexpr const char* kFlags[kWorkloads] = {"echo",        "fanout_warm", "fanout_leaf",
-                                            "lookup_warm", "lookup_leaf", "va_warm",
+constexpr const char* kFlags[kWorkloads] = {"echo",         "fanout_warm", "fanout_leaf",
+                                            "lookup_warm",  "lookup_leaf", "va_warm",
                                             "va_blackhole", "va_leaf"};
 
 double MedianOf(std::vector<double> v) {
@@ -294,9 +318,10 @@ void PrintCpuBreakdown(const Stats& s, int remotes) {
   double perspectives = 0, knotd = 0;
   for (int i = 0; i < remotes; ++i) perspectives += s.cpu_each[2 + i];
   for (size_t i = 2 + remotes; i < s.cpu_each.size(); ++i) knotd += s.cpu_each[i];
-  std::printf("    cpu/op us: bench client %.0f, vantage-va %.0f, %d perspectives %.0f, knotd %.0f\n",
-              s.cpu_each[0] / n * 1e6, s.cpu_each[1] / n * 1e6, remotes, perspectives / n * 1e6,
-              knotd / n * 1e6);
+  std::printf(
+      "    cpu/op us: bench client %.0f, vantage-va %.0f, %d perspectives %.0f, knotd %.0f\n",
+      s.cpu_each[0] / n * 1e6, s.cpu_each[1] / n * 1e6, remotes, perspectives / n * 1e6,
+      knotd / n * 1e6);
 }
 
 int Main(int argc, char** argv) {
@@ -310,9 +335,10 @@ int Main(int argc, char** argv) {
   }
   const std::string load_at_start = LoadAverage();
   if (LoadAverage1() > 0.5) {
-    std::printf("va_bench: WARNING: 1-minute load average %.2f > 0.5 at start: other work shares "
-                "the CPUs, the numbers are not comparable with a quiet machine's\n",
-                LoadAverage1());
+    std::printf(
+        "va_bench: WARNING: 1-minute load average %.2f > 0.5 at start: other work shares "
+        "the CPUs, the numbers are not comparable with a quiet machine's\n",
+        LoadAverage1());
   }
   const double seconds = absl::GetFlag(FLAGS_seconds);
   const double warmup = absl::GetFlag(FLAGS_warmup);
@@ -322,8 +348,7 @@ int Main(int argc, char** argv) {
   for (const std::string& c : absl::GetFlag(FLAGS_concurrency)) {
     int v = 0;
     if (!absl::SimpleAtoi(c, &v) || v < 1) {
-      std::fprintf(stderr, "va_bench: --concurrency: \"%s\" is not a positive number\n",
-                   c.c_str());
+      std::fprintf(stderr, "va_bench: --concurrency: \"%s\" is not a positive number\n", c.c_str());
       return 2;
     }
     concurrency.push_back(v);
@@ -358,9 +383,10 @@ int Main(int argc, char** argv) {
   absl::StatusOr<tests::TestAccount> account =
       tests::MakeTestAccount("https://ca.example/acct/bench");
   if (!account.ok()) Die(account.status(), "test account");
-  std::printf("va_bench: starting the cluster (DNS fixture with %d leaf names, 5 perspectives, "
-              "vantage-va)...\n",
-              leaf_names);
+  std::printf(
+      "va_bench: starting the cluster (DNS fixture with %d leaf names, 5 perspectives, "
+      "vantage-va)...\n",
+      leaf_names);
   std::fflush(stdout);
   tests::VaCluster::Options options;
   options.leaf_names = leaf_names;
@@ -400,47 +426,17 @@ int Main(int argc, char** argv) {
     out << text;
     if (!out.flush()) Die(absl::InternalError("cannot write"), echo_resolver);
   }
-  absl::StatusOr<EchoServer> echo_server =
-      StartEchoServer(absl::StrCat(cluster.lab().RegionAddress(echo_region), ":4432"),
-                      cluster.pki().dir(), cluster.lab().RegionNamespace(echo_region),
-                      echo_resolver);
-  if (!echo_server.ok()) Die(echo_server.status(), "echo server");
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> echo_channel = common::CreateChannel(
-      echo_server->address, cluster.pki().ClientTls(cluster.pki().client(tests::kVaClientName),
-                                                    tests::kPerspectiveServerName));
-  if (!echo_channel.ok()) Die(echo_channel.status(), "echo channel");
-  if (!(*echo_channel)->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(5)))) {
-    Die(absl::UnavailableError("cannot connect"), "echo channel");
-  }
-  std::unique_ptr<Echo::Stub> echo_stub = Echo::NewStub(*echo_channel);
-  // The fan-out's servers: one in every region (the echo server above is
-  // region echo_region's).
-  std::vector<EchoServer> fanout_servers;
-  std::vector<std::unique_ptr<Echo::Stub>> fanout_owned;
+  // One echo server in every region: the fan-out's 5; the single-echo floor
+  // uses region echo_region's.
+  std::vector<EchoEndpoint> echoes;
   std::vector<Echo::Stub*> fanout_stubs;
   std::vector<pid_t> fanout_pids;
   for (int i = 0; i < kRemotes; ++i) {
-    if (i == echo_region) {
-      fanout_stubs.push_back(echo_stub.get());
-      fanout_pids.push_back(echo_server->process->pid());
-      continue;
-    }
-    absl::StatusOr<EchoServer> server =
-        StartEchoServer(absl::StrCat(cluster.lab().RegionAddress(i), ":4432"),
-                        cluster.pki().dir(), cluster.lab().RegionNamespace(i), echo_resolver);
-    if (!server.ok()) Die(server.status(), "fan-out echo server");
-    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = common::CreateChannel(
-        server->address, cluster.pki().ClientTls(cluster.pki().client(tests::kVaClientName),
-                                                 tests::kPerspectiveServerName));
-    if (!channel.ok()) Die(channel.status(), "fan-out echo channel");
-    if (!(*channel)->WaitForConnected(absl::ToChronoTime(absl::Now() + absl::Seconds(5)))) {
-      Die(absl::UnavailableError("cannot connect"), "fan-out echo channel");
-    }
-    fanout_owned.push_back(Echo::NewStub(*channel));
-    fanout_stubs.push_back(fanout_owned.back().get());
-    fanout_pids.push_back(server->process->pid());
-    fanout_servers.push_back(*std::move(server));
+    echoes.push_back(StartEchoIn(cluster, i, echo_resolver));
+    fanout_stubs.push_back(echoes.back().stub.get());
+    fanout_pids.push_back(echoes.back().server.process->pid());
   }
+  Echo::Stub* const echo_stub = fanout_stubs[echo_region];
   absl::StatusOr<std::unique_ptr<RawLookups>> raw =
       RawLookups::Create(cluster.dns().resolver_config());
   if (!raw.ok()) Die(raw.status(), "raw libunbound lookups");
@@ -456,7 +452,7 @@ int Main(int argc, char** argv) {
     }
     if (!server) knotd_pids.push_back(p);
   }
-  const pid_t echo_pid = echo_server->process->pid();
+  const pid_t echo_pid = fanout_pids[echo_region];
   std::vector<pid_t> fanout_and_knotd = fanout_pids;
   fanout_and_knotd.insert(fanout_and_knotd.end(), knotd_pids.begin(), knotd_pids.end());
 
@@ -478,7 +474,8 @@ int Main(int argc, char** argv) {
       "%d x %.1f s per measurement after %.1f s warm-up; closed loop, C calls in flight;\n"
       "workloads interleaved per repeat. VA: default configuration (perspective deadline 5 s),\n"
       "audit fsync %s, 5 remotes + primary, SQLite store. cpu/op and cs/op count this process\n"
-      "plus: echo server (echo), the 5 echo servers + knotd (fan-out), knotd (lookups), vantage-va +\n"
+      "plus: echo server (echo), the 5 echo servers + knotd (fan-out), knotd (lookups), vantage-va "
+      "+\n"
       "5 vantage-perspective + knotd (VA).\n"
       "errors = answers that are not VALID (every one makes its run invalid).\n\n",
       load_at_start.c_str(), sysconf(_SC_NPROCESSORS_ONLN), repeats, seconds, warmup,
@@ -491,13 +488,16 @@ int Main(int argc, char** argv) {
   };
   const std::string bh_label = absl::StrCat("VA warm, r", blackhole + 1, " black-holed");
   const std::string names[kWorkloads] = {"grpc echo (mTLS, region)",
-                                         "fan-out 5+lookup warm",    "fan-out 5+lookup leaf",
+                                         "fan-out 5+lookup warm",
+                                         "fan-out 5+lookup leaf",
                                          "libunbound warm",
-                                         "libunbound leaf miss",     "VA warm",
-                                         bh_label,                   "VA leaf miss"};
+                                         "libunbound leaf miss",
+                                         "VA warm",
+                                         bh_label,
+                                         "VA leaf miss"};
   // runs[c index][workload] = one Stats per repeat.
-  std::vector<std::vector<std::vector<Stats>>> runs(
-      concurrency.size(), std::vector<std::vector<Stats>>(kWorkloads));
+  std::vector<std::vector<std::vector<Stats>>> runs(concurrency.size(),
+                                                    std::vector<std::vector<Stats>>(kWorkloads));
   int invalid_runs = 0;
   for (int r = 0; r < repeats; ++r) {
     for (size_t ci = 0; ci < concurrency.size(); ++ci) {
@@ -508,14 +508,14 @@ int Main(int argc, char** argv) {
         Stats s;
         switch (static_cast<Workload>(w)) {
           case kEcho:
-            s = RunEcho(echo_stub.get(), std::string(absl::GetFlag(FLAGS_payload), 'x'), c,
-                        warmup, seconds, {echo_pid});
+            s = RunEcho(echo_stub, std::string(absl::GetFlag(FLAGS_payload), 'x'), c, warmup,
+                        seconds, {echo_pid});
             break;
           case kFanoutWarm:
           case kFanoutLeaf:
             s = RunFanout(fanout_stubs, std::string(absl::GetFlag(FLAGS_payload), 'x'), kQuorum,
-                          w == kFanoutLeaf ? &fan_leaf : nullptr, kWarmDomain, c, warmup,
-                          seconds, fanout_and_knotd);
+                          w == kFanoutLeaf ? &fan_leaf : nullptr, kWarmDomain, c, warmup, seconds,
+                          fanout_and_knotd);
             break;
           case kLookupWarm:
             s = (*raw)->Run(c, warmup, seconds, nullptr, knotd_pids);
@@ -567,8 +567,8 @@ int Main(int argc, char** argv) {
     PrintHeader(kLabelWidth);
     for (size_t ci = 0; ci < concurrency.size(); ++ci) {
       for (int w = 0; w < kWorkloads; ++w) {
-        if (!runs[ci][w].empty()) PrintRow(names[w], concurrency[ci], Median(runs[ci][w]),
-                                           kLabelWidth);
+        if (!runs[ci][w].empty())
+          PrintRow(names[w], concurrency[ci], Median(runs[ci][w]), kLabelWidth);
       }
     }
   }
@@ -616,7 +616,9 @@ int Main(int argc, char** argv) {
                   leaf ? "leaf" : "warm", concurrency[ci], e, f, l, floor, formula, v, ratio,
                   formula > 0 ? v / formula : 0, formula > 0 ? floor / formula : 0,
                   absl::StrJoin(per_run, " ").c_str(),
-                  !judged ? "  (C=1: see latency)" : ratio < 0.8 ? "  below target" : "");
+                  !judged       ? "  (C=1: see latency)"
+                  : ratio < 0.8 ? "  below target"
+                                : "");
     }
   }
 
@@ -638,8 +640,8 @@ int Main(int argc, char** argv) {
         "  (for information) formula floor = 2 x echo p50 + lookup p50: the same path if the\n"
         "  5 legs ran in parallel for free\n",
         sysconf(_SC_NPROCESSORS_ONLN));
-    std::printf("%-6s %9s %9s %9s %9s %9s %9s %9s %7s %8s\n", "", "echo p50", "fan p50",
-                "lookup", "floor us", "formula", "VA p50", "VA p99", "ratio", "formula");
+    std::printf("%-6s %9s %9s %9s %9s %9s %9s %9s %7s %8s\n", "", "echo p50", "fan p50", "lookup",
+                "floor us", "formula", "VA p50", "VA p99", "ratio", "formula");
     for (int leaf = 0; leaf < 2; ++leaf) {
       const double fan_p50 = MedianPercentile(runs[ci][leaf ? kFanoutLeaf : kFanoutWarm], 0.5);
       const double lookup_p50 = MedianPercentile(runs[ci][leaf ? kLookupLeaf : kLookupWarm], 0.5);
@@ -658,7 +660,8 @@ int Main(int argc, char** argv) {
 
   // ---- one black-holed remote ----
   std::printf(
-      "\nOne remote black-holed (r%d: every packet on its link dropped), warm workload, medians of\n"
+      "\nOne remote black-holed (r%d: every packet on its link dropped), warm workload, medians "
+      "of\n"
       "the per-run p99; target: p99 with - p99 without <= 5 ms at the same C\n",
       blackhole + 1);
   std::printf("%4s %10s %10s %12s %12s %10s\n", "C", "VA/s", "VA/s bh", "p99 us", "p99 us bh",
@@ -670,14 +673,15 @@ int Main(int argc, char** argv) {
     const double delta_ms = (p99_bh - p99) * 1e3;
     if (delta_ms > 5.0) blackhole_met = false;
     std::printf("%4d %10.0f %10.0f %12.0f %12.0f %10.2f%s\n", concurrency[ci],
-                Median(runs[ci][kVaWarm]).Rate(), Median(runs[ci][kVaBlackhole]).Rate(),
-                p99 * 1e6, p99_bh * 1e6, delta_ms, delta_ms > 5.0 ? "  above target" : "");
+                Median(runs[ci][kVaWarm]).Rate(), Median(runs[ci][kVaBlackhole]).Rate(), p99 * 1e6,
+                p99_bh * 1e6, delta_ms, delta_ms > 5.0 ? "  above target" : "");
   }
 
-  std::printf("\ntargets: throughput >= 0.80 x floor: %s; unloaded p50 <= 2 x latency "
-              "floor: %s; black hole adds <= 5 ms to p99: %s\n",
-              rate_met ? "met" : "NOT met", latency_met ? "met" : "NOT met",
-              blackhole_met ? "met" : "NOT met");
+  std::printf(
+      "\ntargets: throughput >= 0.80 x floor: %s; unloaded p50 <= 2 x latency "
+      "floor: %s; black hole adds <= 5 ms to p99: %s\n",
+      rate_met ? "met" : "NOT met", latency_met ? "met" : "NOT met",
+      blackhole_met ? "met" : "NOT met");
   std::printf("runs with non-VALID answers: %d%s\n", invalid_runs,
               invalid_runs > 0 ? " (INVALID: see the rows above)" : "");
   std::printf("load average at end: %s\n", LoadAverage().c_str());

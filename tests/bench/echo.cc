@@ -19,8 +19,8 @@
 #include "absl/time/time.h"
 #include "common/tls.h"
 #include "google/protobuf/text_format.h"
-#include "proto/config.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "proto/config.pb.h"
 #include "tests/pki/test_pki.h"
 
 namespace vantage::bench {
@@ -31,8 +31,8 @@ class EchoService final : public Echo::CallbackService {
   explicit EchoService(RawLookups* lookups) : lookups_(lookups) {}
 
  private:
-  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
-                                 const EchoMessage* request, EchoMessage* response) override {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const EchoMessage* request,
+                                 EchoMessage* response) override {
     response->set_payload(request->payload());
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (request->lookup().empty()) {
@@ -77,8 +77,7 @@ struct Fanout {
 // EchoStatus: an Echo call's result as the benchmarks count it.
 absl::Status EchoStatus(const grpc::Status& status, const EchoCall& call) {
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   if (call.response.payload().size() != call.request.payload().size()) {
     return absl::DataLossError("echo answered another payload size");
@@ -159,8 +158,7 @@ int ServeEcho(const std::string& address, const std::string& pki_dir,
   return 0;
 }
 
-absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
-                                           const std::string& pki_dir,
+absl::StatusOr<EchoServer> StartEchoServer(const std::string& address, const std::string& pki_dir,
                                            const std::string& netns,
                                            const std::string& resolver_file) {
   const std::string self = SelfPath();
@@ -194,13 +192,12 @@ Stats RunEcho(Echo::Stub* stub, const std::string& payload, int concurrency, dou
         auto* call = new EchoCall;
         call->request.set_payload(payload);
         call->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-        stub->async()->Echo(
-            &call->context, &call->request, &call->response,
-            [call, done = std::move(done)](grpc::Status status) {
-              absl::Status result = EchoStatus(status, *call);
-              delete call;
-              done(std::move(result));
-            });
+        stub->async()->Echo(&call->context, &call->request, &call->response,
+                            [call, done = std::move(done)](grpc::Status status) {
+                              absl::Status result = EchoStatus(status, *call);
+                              delete call;
+                              done(std::move(result));
+                            });
         return true;
       },
       others);
@@ -226,38 +223,38 @@ Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payloa
           call.request.set_payload(payload);
           call.request.set_lookup(fqdn);
           call.context.set_deadline(deadline);
-          stubs[i]->async()->Echo(
-              &call.context, &call.request, &call.response,
-              [fanout, &call](grpc::Status status) {
-                const absl::Status result = EchoStatus(status, call);
-                ClosedLoop::Done report;
-                absl::Status reported;
-                bool last = false;
-                {
-                  absl::MutexLock lock(&fanout->mu);
-                  if (result.ok()) {
-                    ++fanout->answered;
-                  } else {
-                    ++fanout->failed;
-                    if (fanout->first_error.empty()) fanout->first_error = result.ToString();
-                  }
-                  const int n = static_cast<int>(fanout->calls.size());
-                  const bool quorum_met = fanout->answered >= fanout->quorum;
-                  const bool quorum_lost = fanout->failed > n - fanout->quorum;
-                  if (fanout->done && (quorum_met || quorum_lost)) {
-                    report = std::move(fanout->done);
-                    fanout->done = nullptr;
-                    if (!quorum_met) {
-                      reported = absl::UnavailableError(
-                          absl::StrCat("fan-out: ", fanout->failed, " of ", n,
-                                       " calls failed: ", fanout->first_error));
-                    }
-                  }
-                  last = --fanout->outstanding == 0;
-                }
-                if (report) report(std::move(reported));
-                if (last) delete fanout;
-              });
+          stubs[i]->async()->Echo(&call.context, &call.request, &call.response,
+                                  [fanout, &call](grpc::Status status) {
+                                    const absl::Status result = EchoStatus(status, call);
+                                    ClosedLoop::Done report;
+                                    absl::Status reported;
+                                    bool last = false;
+                                    {
+                                      absl::MutexLock lock(&fanout->mu);
+                                      if (result.ok()) {
+                                        ++fanout->answered;
+                                      } else {
+                                        ++fanout->failed;
+                                        if (fanout->first_error.empty())
+                                          fanout->first_error = result.ToString();
+                                      }
+                                      const int n = static_cast<int>(fanout->calls.size());
+                                      const bool quorum_met = fanout->answered >= fanout->quorum;
+                                      const bool quorum_lost = fanout->failed > n - fanout->quorum;
+                                      if (fanout->done && (quorum_met || quorum_lost)) {
+                                        report = std::move(fanout->done);
+                                        fanout->done = nullptr;
+                                        if (!quorum_met) {
+                                          reported = absl::UnavailableError(
+                                              absl::StrCat("fan-out: ", fanout->failed, " of ", n,
+                                                           " calls failed: ", fanout->first_error));
+                                        }
+                                      }
+                                      last = --fanout->outstanding == 0;
+                                    }
+                                    if (report) report(std::move(reported));
+                                    if (last) delete fanout;
+                                  });
         }
         return true;
       },

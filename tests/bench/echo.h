@@ -50,8 +50,7 @@ struct EchoServer {
 // StartEchoServer starts this binary in echo-server mode on `address`
 // (port 0: any), inside the named network namespace `netns` (empty: this
 // one), and waits until it listens.
-absl::StatusOr<EchoServer> StartEchoServer(const std::string& address,
-                                           const std::string& pki_dir,
+absl::StatusOr<EchoServer> StartEchoServer(const std::string& address, const std::string& pki_dir,
                                            const std::string& netns,
                                            const std::string& resolver_file = "");
 

@@ -167,8 +167,8 @@ void RawLookups::OnWake(int fd, short, void* arg) {
   }
 }
 
-void RawLookups::OnServedAnswer(void* mydata, int rcode, void* packet, int length, int sec,
-                                char*, int) {
+void RawLookups::OnServedAnswer(void* mydata, int rcode, void* packet, int length, int sec, char*,
+                                int) {
   auto* q = static_cast<Served*>(mydata);
   --q->self->served_outstanding_;
   LookupDone done = std::move(q->done);
@@ -177,8 +177,7 @@ void RawLookups::OnServedAnswer(void* mydata, int rcode, void* packet, int lengt
   if (rcode == 0 && sec == kSecSecure && answers > 0) {
     done(absl::OkStatus());
   } else {
-    done(absl::UnavailableError(
-        absl::StrCat("rcode ", rcode, " sec ", sec, " answers ", answers)));
+    done(absl::UnavailableError(absl::StrCat("rcode ", rcode, " sec ", sec, " answers ", answers)));
   }
 }
 
@@ -229,8 +228,8 @@ void RawLookups::Refill() {
     const std::string qname = "_validation-persist." + fqdn;
     auto* q = new Query{this, absl::Now(), measuring_};
     ++outstanding_;
-    const int err = ub_resolve_event(ctx_, qname.c_str(), kTypeTxt, kClassIn, q, &OnAnswer,
-                                     nullptr);
+    const int err =
+        ub_resolve_event(ctx_, qname.c_str(), kTypeTxt, kClassIn, q, &OnAnswer, nullptr);
     if (err != 0) {
       // Never started: no callback will come.
       --outstanding_;
@@ -247,8 +246,7 @@ void RawLookups::Refill() {
   }
 }
 
-void RawLookups::OnAnswer(void* mydata, int rcode, void* packet, int length, int sec, char*,
-                          int) {
+void RawLookups::OnAnswer(void* mydata, int rcode, void* packet, int length, int sec, char*, int) {
   auto* q = static_cast<Query*>(mydata);
   RawLookups* self = q->self;
   const bool good = rcode == 0 && sec == kSecSecure && AnswerCount(packet, length) > 0;

@@ -94,8 +94,8 @@ class RawLookups {
   struct Served;
   RawLookups() = default;
   void Refill();
-  static void OnAnswer(void* mydata, int rcode, void* packet, int length, int sec,
-                       char* why_bogus, int was_ratelimited);
+  static void OnAnswer(void* mydata, int rcode, void* packet, int length, int sec, char* why_bogus,
+                       int was_ratelimited);
   static void OnServedAnswer(void* mydata, int rcode, void* packet, int length, int sec,
                              char* why_bogus, int was_ratelimited);
   static void OnWake(int fd, short what, void* arg);
