@@ -6,8 +6,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -17,8 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/textproto.h"
 #include "common/tls.h"
-#include "google/protobuf/text_format.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/config.pb.h"
 #include "tests/pki/test_pki.h"
@@ -85,6 +83,39 @@ absl::Status EchoStatus(const grpc::Status& status, const EchoCall& call) {
   return absl::OkStatus();
 }
 
+// OnFanoutAnswer counts one call's answer; the fan-out is reported done at
+// its quorum (or once the quorum can no longer be met), and deleted after
+// its last call.
+void OnFanoutAnswer(Fanout* fanout, const EchoCall& call, const grpc::Status& status) {
+  const absl::Status result = EchoStatus(status, call);
+  ClosedLoop::Done report;
+  absl::Status reported;
+  bool last = false;
+  {
+    absl::MutexLock lock(&fanout->mu);
+    if (result.ok()) {
+      ++fanout->answered;
+    } else {
+      ++fanout->failed;
+      if (fanout->first_error.empty()) fanout->first_error = result.ToString();
+    }
+    const int n = static_cast<int>(fanout->calls.size());
+    const bool quorum_met = fanout->answered >= fanout->quorum;
+    const bool quorum_lost = fanout->failed > n - fanout->quorum;
+    if (fanout->done && (quorum_met || quorum_lost)) {
+      report = std::move(fanout->done);
+      fanout->done = nullptr;
+      if (!quorum_met) {
+        reported = absl::UnavailableError(absl::StrCat("fan-out: ", fanout->failed, " of ", n,
+                                                       " calls failed: ", fanout->first_error));
+      }
+    }
+    last = --fanout->outstanding == 0;
+  }
+  if (report) report(std::move(reported));
+  if (last) delete fanout;
+}
+
 }  // namespace
 
 std::string SelfPath() {
@@ -115,15 +146,13 @@ int ServeEcho(const std::string& address, const std::string& pki_dir,
   std::unique_ptr<RawLookups> lookups;
   std::thread lookup_loop;
   if (!resolver_file.empty()) {
-    std::ifstream in(resolver_file);
-    std::stringstream text;
-    text << in.rdbuf();
-    v1::ResolverConfig resolver;
-    if (!in || !google::protobuf::TextFormat::ParseFromString(text.str(), &resolver)) {
-      std::fprintf(stderr, "echo: cannot read the resolver config %s\n", resolver_file.c_str());
+    absl::StatusOr<v1::ResolverConfig> resolver =
+        common::LoadTextProto<v1::ResolverConfig>(resolver_file);
+    if (!resolver.ok()) {
+      std::fprintf(stderr, "echo: %s\n", resolver.status().ToString().c_str());
       return 1;
     }
-    absl::StatusOr<std::unique_ptr<RawLookups>> raw = RawLookups::Create(resolver);
+    absl::StatusOr<std::unique_ptr<RawLookups>> raw = RawLookups::Create(*resolver);
     if (!raw.ok()) {
       std::fprintf(stderr, "echo: %s\n", raw.status().ToString().c_str());
       return 1;
@@ -223,38 +252,9 @@ Stats RunFanout(const std::vector<Echo::Stub*>& stubs, const std::string& payloa
           call.request.set_payload(payload);
           call.request.set_lookup(fqdn);
           call.context.set_deadline(deadline);
-          stubs[i]->async()->Echo(&call.context, &call.request, &call.response,
-                                  [fanout, &call](grpc::Status status) {
-                                    const absl::Status result = EchoStatus(status, call);
-                                    ClosedLoop::Done report;
-                                    absl::Status reported;
-                                    bool last = false;
-                                    {
-                                      absl::MutexLock lock(&fanout->mu);
-                                      if (result.ok()) {
-                                        ++fanout->answered;
-                                      } else {
-                                        ++fanout->failed;
-                                        if (fanout->first_error.empty())
-                                          fanout->first_error = result.ToString();
-                                      }
-                                      const int n = static_cast<int>(fanout->calls.size());
-                                      const bool quorum_met = fanout->answered >= fanout->quorum;
-                                      const bool quorum_lost = fanout->failed > n - fanout->quorum;
-                                      if (fanout->done && (quorum_met || quorum_lost)) {
-                                        report = std::move(fanout->done);
-                                        fanout->done = nullptr;
-                                        if (!quorum_met) {
-                                          reported = absl::UnavailableError(
-                                              absl::StrCat("fan-out: ", fanout->failed, " of ", n,
-                                                           " calls failed: ", fanout->first_error));
-                                        }
-                                      }
-                                      last = --fanout->outstanding == 0;
-                                    }
-                                    if (report) report(std::move(reported));
-                                    if (last) delete fanout;
-                                  });
+          stubs[i]->async()->Echo(
+              &call.context, &call.request, &call.response,
+              [fanout, &call](grpc::Status status) { OnFanoutAnswer(fanout, call, status); });
         }
         return true;
       },
