@@ -19,6 +19,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "grpc/grpc_security_constants.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "common/textproto.h"
 
 namespace vantage::common {
@@ -127,6 +130,27 @@ bool ReadField(const std::string& path, const std::string& field,
   return true;
 }
 
+// The default and the bound of TlsServerConfig.reload_interval and
+// TlsClientConfig.reload_interval (proto/config.proto).
+constexpr int64_t kDefaultReloadSeconds = 60;
+constexpr int64_t kMaxReloadSeconds = 86400;
+
+// CheckReloadInterval: unset, or whole seconds in 1 s .. 1 day (gRPC's file
+// watcher counts in seconds).
+void CheckReloadInterval(bool has, const google::protobuf::Duration& d, const std::string& field,
+                         std::vector<std::string>* problems) {
+  if (!has) return;
+  if (d.nanos() != 0 || d.seconds() < 1 || d.seconds() > kMaxReloadSeconds) {
+    problems->push_back(absl::StrCat(field, ": must be whole seconds within 1s .. ",
+                                     kMaxReloadSeconds, "s, got ", d.seconds(), "s ", d.nanos(),
+                                     "ns"));
+  }
+}
+
+unsigned int ReloadSeconds(bool has, const google::protobuf::Duration& d) {
+  return static_cast<unsigned int>(has ? d.seconds() : kDefaultReloadSeconds);
+}
+
 absl::Status ProblemsToStatus(absl::StatusCode code, const std::vector<std::string>& problems) {
   if (problems.empty()) return absl::OkStatus();
   return absl::Status(code, absl::StrJoin(problems, "; "));
@@ -204,6 +228,8 @@ void ValidateTlsServerConfig(const v1::TlsServerConfig& tls,
     problems->push_back(absl::StrCat(Field(prefix, "cert_file"),
                                      ": required (mTLS on every hop, DESIGN.md Security)"));
   }
+  CheckReloadInterval(tls.has_reload_interval(), tls.reload_interval(),
+                      Field(prefix, "reload_interval"), problems);
   if (tls.key_file().empty()) {
     problems->push_back(absl::StrCat(Field(prefix, "key_file"), ": required"));
   }
@@ -265,6 +291,8 @@ void ValidateTlsClientConfig(const v1::TlsClientConfig& tls, absl::string_view t
     problems->push_back(absl::StrCat(Field(prefix, "ca_file"),
                                      ": required (the server certificate is verified)"));
   }
+  CheckReloadInterval(tls.has_reload_interval(), tls.reload_interval(),
+                      Field(prefix, "reload_interval"), problems);
   if (tls.cert_file().empty() != tls.key_file().empty()) {
     problems->push_back(absl::StrCat(Field(prefix, "cert_file"), "/",
                                      Field(prefix, "key_file"),
@@ -284,15 +312,28 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   if (!problems.empty()) return ProblemsToStatus(absl::StatusCode::kFailedPrecondition, problems);
   if (tls.insecure_plaintext()) return grpc::InsecureServerCredentials();
 
-  grpc::SslServerCredentialsOptions options(
-      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  ReadField(tls.cert_file(), "tls.cert_file", &problems, &pair.cert_chain);
-  ReadField(tls.key_file(), "tls.key_file", &problems, &pair.private_key);
-  ReadField(tls.client_ca_file(), "tls.client_ca_file", &problems, &options.pem_root_certs);
+  // The files were checked at start (CheckTlsServerFiles); read them once
+  // more here so that a file gone since then is an error naming its field,
+  // not a server that fails every handshake.
+  std::string unused;
+  ReadField(tls.cert_file(), "tls.cert_file", &problems, &unused);
+  ReadField(tls.key_file(), "tls.key_file", &problems, &unused);
+  ReadField(tls.client_ca_file(), "tls.client_ca_file", &problems, &unused);
   if (!problems.empty()) return ProblemsToStatus(absl::StatusCode::kFailedPrecondition, problems);
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  return grpc::SslServerCredentials(options);
+  // gRPC's file watcher reads the three files now and again every
+  // reload_interval: a renewed certificate, key or client CA bundle applies
+  // to the next handshake without a restart (deploy/RUNBOOK.md "Certificate
+  // renewal").
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file(), tls.cert_file(), tls.client_ca_file(),
+      ReloadSeconds(tls.has_reload_interval(), tls.reload_interval()));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  options.watch_root_certs();
+  // DESIGN.md "Security": a client certificate is required and verified
+  // against client_ca_file during the handshake.
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(absl::string_view target,
@@ -307,16 +348,31 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(absl::string_view t
   if (tls.insecure_plaintext()) {
     creds = grpc::InsecureChannelCredentials();
   } else {
-    grpc::SslCredentialsOptions options;
-    ReadField(tls.ca_file(), "tls.ca_file", &problems, &options.pem_root_certs);
+    std::string unused;
+    ReadField(tls.ca_file(), "tls.ca_file", &problems, &unused);
     if (!tls.cert_file().empty()) {
-      ReadField(tls.cert_file(), "tls.cert_file", &problems, &options.pem_cert_chain);
-      ReadField(tls.key_file(), "tls.key_file", &problems, &options.pem_private_key);
+      ReadField(tls.cert_file(), "tls.cert_file", &problems, &unused);
+      ReadField(tls.key_file(), "tls.key_file", &problems, &unused);
     }
     if (!problems.empty()) {
       return ProblemsToStatus(absl::StatusCode::kFailedPrecondition, problems);
     }
-    creds = grpc::SslCredentials(options);
+    // As on the server: the files are read again every reload_interval, and
+    // the next connection uses what was read last.
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.key_file(), tls.cert_file(), tls.ca_file(),
+        ReloadSeconds(tls.has_reload_interval(), tls.reload_interval()));
+    grpc::experimental::TlsChannelCredentialsOptions options;
+    options.set_certificate_provider(provider);
+    options.watch_root_certs();
+    if (!tls.cert_file().empty()) options.watch_identity_key_cert_pairs();
+    // The server's chain is verified against ca_file (verify_server_certs
+    // defaults to true) and its name checked against server_name or the
+    // target's host (DESIGN.md "Security").
+    options.set_verify_server_certs(true);
+    options.set_certificate_verifier(
+        std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
+    creds = grpc::experimental::TlsCredentials(options);
     if (!tls.server_name().empty()) {
       args.SetSslTargetNameOverride(tls.server_name());
     }

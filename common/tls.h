@@ -68,6 +68,8 @@ void ValidateTlsClientConfig(const v1::TlsClientConfig& tls, absl::string_view t
 // without a certificate, or with one from another CA, fails the handshake).
 // Plaintext only when tls.insecure_plaintext AND the address is loopback;
 // FAILED_PRECONDITION otherwise. Reads the files; errors name the field.
+// The files are read again every tls.reload_interval (default 60 s): new
+// handshakes use a renewed certificate, key or CA bundle without a restart.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const v1::TlsServerConfig& tls, absl::string_view listen_address);
 
@@ -75,7 +77,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 // `tls`: server certificate verified against tls.ca_file and matched to
 // tls.server_name (default: the host of `target`), client certificate
 // presented when tls.cert_file is set. Plaintext only when
-// tls.insecure_plaintext AND the target is loopback. `args` are extra
+// tls.insecure_plaintext AND the target is loopback. The files are read
+// again every tls.reload_interval, as for a server. `args` are extra
 // channel arguments. The channel connects lazily; keep it for the life of
 // the client (a new mTLS connection costs ~60 unary calls).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateChannel(

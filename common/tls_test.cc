@@ -1,12 +1,16 @@
 #include "common/tls.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/textproto.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -112,8 +116,24 @@ TEST_F(TlsTest, ValidateTlsServerConfigReportsEveryProblem) {
   bad_names.add_allowed_client_names("VA.vantage.test");
   v1::TlsServerConfig plaintext;
   plaintext.set_insecure_plaintext(true);
+  v1::TlsServerConfig reload_1s = GoodServer();
+  reload_1s.mutable_reload_interval()->set_seconds(1);
+  v1::TlsServerConfig reload_fraction = GoodServer();
+  reload_fraction.mutable_reload_interval()->set_nanos(500000000);
+  v1::TlsServerConfig reload_too_long = GoodServer();
+  reload_too_long.mutable_reload_interval()->set_seconds(86401);
   const Case cases[] = {
       {"good", GoodServer(), "0.0.0.0:443", {}},
+      {"reload_1s", reload_1s, "0.0.0.0:443", {}},
+      {"reload_fraction",
+       reload_fraction,
+       "0.0.0.0:443",
+       {"x.tls.reload_interval: must be whole seconds within 1s .. 86400s, got 0s "
+        "500000000ns"}},
+      {"reload_too_long",
+       reload_too_long,
+       "0.0.0.0:443",
+       {"x.tls.reload_interval: must be whole seconds within 1s .. 86400s, got 86401s 0ns"}},
       {"empty",
        empty,
        "0.0.0.0:443",
@@ -206,8 +226,12 @@ TEST_F(TlsTest, ValidateTlsClientConfigTable) {
   bad_name.set_server_name("P.example:443");
   v1::TlsClientConfig plaintext;
   plaintext.set_insecure_plaintext(true);
+  v1::TlsClientConfig reload_zero = good;
+  reload_zero.mutable_reload_interval();  // set, 0 s
   const Case cases[] = {
       {"good", good, "10.1.1.1:443", {}},
+      {"reload_zero", reload_zero, "10.1.1.1:443",
+       {"r.tls.reload_interval: must be whole seconds within 1s .. 86400s, got 0s 0ns"}},
       {"no_client_cert", pki_->ClientTls({}, ""), "10.1.1.1:443", {}},
       {"no_ca", no_ca, "10.1.1.1:443", {"r.tls.ca_file: required (the server certificate is verified)"}},
       {"half", half, "10.1.1.1:443",
@@ -345,6 +369,181 @@ TEST_F(TlsTest, MutualTlsOverARealServer) {
       EXPECT_THAT(service.last_peer_names(), ElementsAre(tests::kVaClientName));
     }
   }
+  server->Shutdown();
+}
+
+// Copies `from` over `to` the way a certificate renewal must (and the kubelet
+// does for a mounted Secret): written beside it, then renamed into place.
+void ReplaceFile(const std::string& from, const std::string& to) {
+  absl::StatusOr<std::string> data = ReadFile(from);
+  ASSERT_TRUE(data.ok()) << data.status();
+  const std::string tmp = to + ".new";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << *data;
+    ASSERT_TRUE(out.good()) << tmp;
+  }
+  ASSERT_EQ(std::rename(tmp.c_str(), to.c_str()), 0) << to;
+}
+
+// CallOn makes one Observe call on `channel`.
+grpc::Status CallOn(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = v1::Perspective::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::ObserveRequest request;
+  request.set_request_id("reload");
+  v1::Observation response;
+  return stub->Observe(&ctx, request, &response);
+}
+
+// CallOnce makes one Observe call on a NEW connection (a channel of its own,
+// with a subchannel pool of its own: no connection is shared with an earlier
+// channel, so every call is a fresh handshake); `keep` receives the channel.
+grpc::Status CallOnce(const std::string& target, const v1::TlsClientConfig& tls,
+                      std::shared_ptr<grpc::Channel>* keep = nullptr) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateChannel(target, tls, args);
+  if (!channel.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "no channel");
+  if (keep != nullptr) *keep = *channel;
+  return CallOn(*channel);
+}
+
+// Retries `call` every 100 ms for up to 15 s (3 reload intervals of 1 s and
+// plenty of slack) until it returns `code`; the last status otherwise.
+template <typename Call>
+grpc::Status AwaitCode(grpc::StatusCode code, Call call) {
+  grpc::Status status;
+  for (int i = 0; i < 150; ++i) {
+    status = call();
+    if (status.error_code() == code) return status;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return status;
+}
+
+// deploy/RUNBOOK.md "Certificate renewal": renewed files are used without a
+// restart - the server's certificate and key, and a client's certificate on
+// its next connection - read again every reload_interval.
+TEST_F(TlsTest, RenewedCertificatesAreUsedWithoutRestart) {
+  const std::string dir = pki_->dir() + "/reload";
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  v1::TlsServerConfig server_tls = GoodServer();
+  server_tls.set_cert_file(dir + "/server.pem");
+  server_tls.set_key_file(dir + "/server.key");
+  server_tls.mutable_reload_interval()->set_seconds(1);
+  const tests::CertFiles perspective = pki_->server(tests::kPerspectiveServerName);
+  const tests::CertFiles va = pki_->server(tests::kVaServerName);
+  ReplaceFile(perspective.cert_file, server_tls.cert_file());
+  ReplaceFile(perspective.key_file, server_tls.key_file());
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      MakeServerCredentials(server_tls, "127.0.0.1:0");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  AuthorizingService service(ClientAuthorizer::Create(server_tls));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", *creds, &port);
+  builder.RegisterService(&service);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 300);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 100);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string target = absl::StrCat("127.0.0.1:", port);
+
+  // The client's own files, renewed below too.
+  v1::TlsClientConfig client = pki_->ClientTls(pki_->client(tests::kVaClientName), "");
+  client.set_cert_file(dir + "/client.pem");
+  client.set_key_file(dir + "/client.key");
+  client.mutable_reload_interval()->set_seconds(1);
+  ReplaceFile(pki_->client(tests::kVaClientName).cert_file, client.cert_file());
+  ReplaceFile(pki_->client(tests::kVaClientName).key_file, client.key_file());
+
+  v1::TlsClientConfig to_perspective = client;
+  to_perspective.set_server_name(tests::kPerspectiveServerName);
+  v1::TlsClientConfig to_va = client;
+  to_va.set_server_name(tests::kVaServerName);
+  EXPECT_TRUE(CallOnce(target, to_perspective).ok());
+  EXPECT_EQ(CallOnce(target, to_va).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // Server side: the certificate for another name is presented once read.
+  ReplaceFile(va.cert_file, server_tls.cert_file());
+  ReplaceFile(va.key_file, server_tls.key_file());
+  grpc::Status status =
+      AwaitCode(grpc::StatusCode::OK, [&] { return CallOnce(target, to_va); });
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(CallOnce(target, to_perspective).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // Client side: a channel made BEFORE the client's files change (a new
+  // channel would read the new files anyway). The server ends every
+  // connection after 300 ms (max connection age), so the channel keeps
+  // handshaking again; once its files were read again it presents the new
+  // certificate - here one whose name is in no allow-list.
+  std::shared_ptr<grpc::Channel> kept;
+  status = CallOnce(target, to_va, &kept);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ReplaceFile(pki_->intruder().cert_file, client.cert_file());
+  ReplaceFile(pki_->intruder().key_file, client.key_file());
+  status = AwaitCode(grpc::StatusCode::PERMISSION_DENIED, [&] { return CallOn(kept); });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "client intruder.vantage.test is not in tls.allowed_client_names");
+  server->Shutdown();
+}
+
+// A renewal gone wrong is never accepted and does not outlive a good one
+// (deploy/RUNBOOK.md "Certificate renewal"): a key file gone missing keeps
+// the last good pair; a new certificate beside the OLD key fails every
+// handshake that needs it (the server cannot prove it holds the key); the
+// matching key repairs it at the next read.
+TEST_F(TlsTest, BrokenRenewalIsNeverAccepted) {
+  const std::string dir = pki_->dir() + "/broken";
+  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+  v1::TlsServerConfig server_tls = GoodServer();
+  server_tls.set_cert_file(dir + "/server.pem");
+  server_tls.set_key_file(dir + "/server.key");
+  server_tls.mutable_reload_interval()->set_seconds(1);
+  const tests::CertFiles perspective = pki_->server(tests::kPerspectiveServerName);
+  const tests::CertFiles va = pki_->server(tests::kVaServerName);
+  ReplaceFile(perspective.cert_file, server_tls.cert_file());
+  ReplaceFile(perspective.key_file, server_tls.key_file());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+      MakeServerCredentials(server_tls, "127.0.0.1:0");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  AuthorizingService service(ClientAuthorizer::Create(server_tls));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", *creds, &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string target = absl::StrCat("127.0.0.1:", port);
+  const v1::TlsClientConfig to_perspective =
+      pki_->ClientTls(pki_->client(tests::kVaClientName), tests::kPerspectiveServerName);
+  const v1::TlsClientConfig to_va =
+      pki_->ClientTls(pki_->client(tests::kVaClientName), tests::kVaServerName);
+  ASSERT_TRUE(CallOnce(target, to_perspective).ok());
+
+  // The key file disappears: 2.5 reload intervals later, still served.
+  ASSERT_EQ(std::remove(server_tls.key_file().c_str()), 0);
+  absl::SleepFor(absl::Milliseconds(2500));
+  grpc::Status status = CallOnce(target, to_perspective);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  // The new certificate arrives beside the old key: never accepted.
+  ReplaceFile(perspective.key_file, server_tls.key_file());
+  ReplaceFile(va.cert_file, server_tls.cert_file());
+  for (int i = 0; i < 25; ++i) {  // 2.5 s: 2.5 reload intervals
+    status = CallOnce(target, to_va);
+    ASSERT_FALSE(status.ok()) << "a certificate was served without its key, call " << i;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+
+  // Its key follows: repaired.
+  ReplaceFile(va.key_file, server_tls.key_file());
+  status = AwaitCode(grpc::StatusCode::OK, [&] { return CallOnce(target, to_va); });
+  EXPECT_TRUE(status.ok()) << status.error_message();
   server->Shutdown();
 }
 
