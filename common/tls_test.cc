@@ -423,34 +423,62 @@ grpc::Status AwaitCode(grpc::StatusCode code, Call call) {
   return status;
 }
 
+// ReloadingServer: an AuthorizingService on 127.0.0.1 whose certificate and
+// key are copies (in `dir`) of the perspective server's, read again every
+// second. `max_connection_age_ms` > 0 makes the server end every connection
+// after that long, so a kept client channel handshakes again.
+struct ReloadingServer {
+  v1::TlsServerConfig tls;
+  std::unique_ptr<AuthorizingService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::string target;
+
+  static std::unique_ptr<ReloadingServer> Start(const v1::TlsServerConfig& base,
+                                                const tests::CertFiles& files,
+                                                const std::string& dir,
+                                                int max_connection_age_ms) {
+    auto s = std::make_unique<ReloadingServer>();
+    s->tls = base;
+    s->tls.set_cert_file(dir + "/server.pem");
+    s->tls.set_key_file(dir + "/server.key");
+    s->tls.mutable_reload_interval()->set_seconds(1);
+    if (std::system(("mkdir -p " + dir).c_str()) != 0) return nullptr;
+    ReplaceFile(files.cert_file, s->tls.cert_file());
+    ReplaceFile(files.key_file, s->tls.key_file());
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
+        MakeServerCredentials(s->tls, "127.0.0.1:0");
+    if (!creds.ok()) return nullptr;
+    s->service = std::make_unique<AuthorizingService>(ClientAuthorizer::Create(s->tls));
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", *creds, &port);
+    builder.RegisterService(s->service.get());
+    if (max_connection_age_ms > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, max_connection_age_ms);
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 100);
+    }
+    s->server = builder.BuildAndStart();
+    if (s->server == nullptr || port == 0) return nullptr;
+    s->target = absl::StrCat("127.0.0.1:", port);
+    return s;
+  }
+  ~ReloadingServer() {
+    if (server != nullptr) server->Shutdown();
+  }
+};
+
 // deploy/RUNBOOK.md "Certificate renewal": renewed files are used without a
 // restart - the server's certificate and key, and a client's certificate on
 // its next connection - read again every reload_interval.
 TEST_F(TlsTest, RenewedCertificatesAreUsedWithoutRestart) {
   const std::string dir = pki_->dir() + "/reload";
-  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
-  v1::TlsServerConfig server_tls = GoodServer();
-  server_tls.set_cert_file(dir + "/server.pem");
-  server_tls.set_key_file(dir + "/server.key");
-  server_tls.mutable_reload_interval()->set_seconds(1);
-  const tests::CertFiles perspective = pki_->server(tests::kPerspectiveServerName);
   const tests::CertFiles va = pki_->server(tests::kVaServerName);
-  ReplaceFile(perspective.cert_file, server_tls.cert_file());
-  ReplaceFile(perspective.key_file, server_tls.key_file());
-
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      MakeServerCredentials(server_tls, "127.0.0.1:0");
-  ASSERT_TRUE(creds.ok()) << creds.status();
-  AuthorizingService service(ClientAuthorizer::Create(server_tls));
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", *creds, &port);
-  builder.RegisterService(&service);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 300);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 100);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  const std::string target = absl::StrCat("127.0.0.1:", port);
+  // The server ends every connection after 300 ms: see the client side below.
+  std::unique_ptr<ReloadingServer> srv = ReloadingServer::Start(
+      GoodServer(), pki_->server(tests::kPerspectiveServerName), dir, 300);
+  ASSERT_NE(srv, nullptr);
+  const v1::TlsServerConfig& server_tls = srv->tls;
+  const std::string& target = srv->target;
 
   // The client's own files, renewed below too.
   v1::TlsClientConfig client = pki_->ClientTls(pki_->client(tests::kVaClientName), "");
@@ -477,9 +505,9 @@ TEST_F(TlsTest, RenewedCertificatesAreUsedWithoutRestart) {
 
   // Client side: a channel made BEFORE the client's files change (a new
   // channel would read the new files anyway). The server ends every
-  // connection after 300 ms (max connection age), so the channel keeps
-  // handshaking again; once its files were read again it presents the new
-  // certificate - here one whose name is in no allow-list.
+  // connection after 300 ms, so the channel keeps handshaking again; once
+  // its files were read again it presents the new certificate - here one
+  // whose name is in no allow-list.
   std::shared_ptr<grpc::Channel> kept;
   status = CallOnce(target, to_va, &kept);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -489,7 +517,6 @@ TEST_F(TlsTest, RenewedCertificatesAreUsedWithoutRestart) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_EQ(status.error_message(),
             "client intruder.vantage.test is not in tls.allowed_client_names");
-  server->Shutdown();
 }
 
 // A renewal gone wrong is never accepted and does not outlive a good one
@@ -499,26 +526,12 @@ TEST_F(TlsTest, RenewedCertificatesAreUsedWithoutRestart) {
 // matching key repairs it at the next read.
 TEST_F(TlsTest, BrokenRenewalIsNeverAccepted) {
   const std::string dir = pki_->dir() + "/broken";
-  ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
-  v1::TlsServerConfig server_tls = GoodServer();
-  server_tls.set_cert_file(dir + "/server.pem");
-  server_tls.set_key_file(dir + "/server.key");
-  server_tls.mutable_reload_interval()->set_seconds(1);
   const tests::CertFiles perspective = pki_->server(tests::kPerspectiveServerName);
   const tests::CertFiles va = pki_->server(tests::kVaServerName);
-  ReplaceFile(perspective.cert_file, server_tls.cert_file());
-  ReplaceFile(perspective.key_file, server_tls.key_file());
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds =
-      MakeServerCredentials(server_tls, "127.0.0.1:0");
-  ASSERT_TRUE(creds.ok()) << creds.status();
-  AuthorizingService service(ClientAuthorizer::Create(server_tls));
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", *creds, &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  const std::string target = absl::StrCat("127.0.0.1:", port);
+  std::unique_ptr<ReloadingServer> srv = ReloadingServer::Start(GoodServer(), perspective, dir, 0);
+  ASSERT_NE(srv, nullptr);
+  const v1::TlsServerConfig& server_tls = srv->tls;
+  const std::string& target = srv->target;
   const v1::TlsClientConfig to_perspective =
       pki_->ClientTls(pki_->client(tests::kVaClientName), tests::kPerspectiveServerName);
   const v1::TlsClientConfig to_va =
@@ -544,7 +557,6 @@ TEST_F(TlsTest, BrokenRenewalIsNeverAccepted) {
   ReplaceFile(va.key_file, server_tls.key_file());
   status = AwaitCode(grpc::StatusCode::OK, [&] { return CallOnce(target, to_va); });
   EXPECT_TRUE(status.ok()) << status.error_message();
-  server->Shutdown();
 }
 
 TEST(ClientAuthorizerTest, NoAuthContextIsUnauthenticated) {
